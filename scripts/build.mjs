@@ -1,0 +1,52 @@
+// Bundles the extension host, the trainer CLI and the webview apps with esbuild,
+// and copies the wasm binaries the trainer needs next to its bundle.
+import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+mkdirSync(dist, { recursive: true });
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+/** Native TensorFlow builds are optional: never bundled, loaded at run time if installed. */
+const nativeExternals = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const builds = [
+  { ...common, entryPoints: [join(root, 'src/trainer/cli.ts')], outfile: join(dist, 'cli.js'), platform: 'node', target: 'node20', format: 'cjs', external: nativeExternals, banner: { js: '#!/usr/bin/env node' } },
+];
+if (existsSync(join(root, 'src/extension.ts'))) {
+  builds.push({ ...common, entryPoints: [join(root, 'src/extension.ts')], outfile: join(dist, 'extension.js'), platform: 'node', target: 'node20', format: 'cjs', external: ['vscode'] });
+}
+const mediaDir = join(root, 'media');
+for (const f of existsSync(mediaDir) ? readdirSync(mediaDir) : []) {
+  if (/^[a-zA-Z]+App\.ts$/.test(f)) {
+    builds.push({ ...common, entryPoints: [join(mediaDir, f)], outfile: join(dist, 'media', f.replace(/\.ts$/, '.js')), platform: 'browser', target: 'es2022', format: 'iife' });
+  }
+}
+
+const wasmSrc = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+for (const f of readdirSync(wasmSrc).filter((f) => f.endsWith('.wasm'))) {
+  copyFileSync(join(wasmSrc, f), join(dist, f));
+}
+const codicons = join(root, 'node_modules/@vscode/codicons/dist');
+if (existsSync(codicons)) {
+  mkdirSync(join(dist, 'media'), { recursive: true });
+  for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(join(codicons, f), join(dist, 'media', f));
+}
+
+if (watch) {
+  for (const b of builds) (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,148 @@
+/**
+ * The on-disk contract between the trainer (writer) and the extension (reader).
+ *
+ * Layout of one experiment folder:
+ *   <experiment dir>/kd-experiment.json          the experiment config (a diff over a preset)
+ *   <experiment dir>/runs/<run id>/config.json   fully resolved config of that run
+ *   <experiment dir>/runs/<run id>/status.json   RunStatus, rewritten atomically (tmp + rename)
+ *   <experiment dir>/runs/<run id>/metrics.jsonl one MetricsLine per logged step, appended + flushed
+ *   <experiment dir>/runs/<run id>/eval.jsonl    one EvalLine per evaluation
+ *   <experiment dir>/runs/<run id>/samples.jsonl one SampleLine per sample per evaluation
+ *   <experiment dir>/runs/<run id>/train.log     human-readable log
+ *   <experiment dir>/runs/<run id>/checkpoints/<track>-<kind>.safetensors  final weights of a stage
+ *   <experiment dir>/runs/<run id>/checkpoints/resume.safetensors          latest resumable state
+ *
+ * This file holds types only (no runtime code), so both the trainer and the extension
+ * host and the webviews can import it.
+ */
+
+/** Experiment config file name the extension and the CLI look for. */
+export const EXPERIMENT_FILE = 'kd-experiment.json';
+
+/** Which model a stage trains. `vision` is the shared encoder; `teacher`, `baseline`, `kd` are MLLM tracks. */
+export type Track = 'vision' | 'teacher' | 'student' | 'baseline' | 'kd';
+
+/**
+ * Stage kinds.
+ * - `vision`: vision encoder pre-training (attribute prediction on world images).
+ * - `lm`: text-only LM pre-training of the teacher or student LM.
+ * - `pt`: projector pre-training on captions, CE only.
+ * - `dpt`: distilled pre-training (projector only, CE + MDist + RDist).
+ * - `sft`: supervised fine-tuning (projector + LM, CE only).
+ * - `dft`: distilled fine-tuning (projector + LM, CE + MDist + RDist).
+ */
+export type StageKind = 'vision' | 'lm' | 'pt' | 'dpt' | 'sft' | 'dft';
+
+/** Stage id `<track>/<kind>`, e.g. `teacher/sft`, `kd/dft`, `vision/vision`. */
+export type StageId = string;
+
+export type RunState = 'running' | 'completed' | 'failed' | 'stopped';
+
+/** Names of the loss terms, as used in metrics lines and the dashboard. */
+export type LossTerm = 'ce' | 'res' | 'vis' | 'rel' | 'task';
+
+export interface RunStatus {
+  runId: string;
+  /** Absolute path of the experiment config this run was started from. */
+  experiment: string;
+  state: RunState;
+  /** Stage ids of this run in order. */
+  stages: StageId[];
+  /** Stage ids finished so far. */
+  completedStages: StageId[];
+  /** Current (or last) stage id. */
+  stage: StageId | null;
+  /** Optimizer step inside the current stage (0-based count of steps done). */
+  step: number;
+  /** Total optimizer steps of the current stage. */
+  totalSteps: number;
+  /** Steps done over all stages of the run, and their total. */
+  globalStep: number;
+  globalTotalSteps: number;
+  pid: number;
+  /** Backend actually used, e.g. `wasm`, `tensorflow`, `tensorflow-gpu`, `cpu`. */
+  backend: string;
+  startedAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  /** Seconds of remaining time estimated from recent throughput; absent until known. */
+  etaSeconds?: number;
+  /** Failure message (state `failed`), naming the stage/step/term where relevant. */
+  error?: string;
+  /** Last test/val accuracy per track evaluated, e.g. { kd: 0.71, baseline: 0.64, teacher: 0.83 }. */
+  accuracy?: Record<string, number>;
+  /** Run this one was resumed from or took its starting checkpoints from (`--from`). */
+  from?: string;
+}
+
+/** One line of metrics.jsonl. Loss values are fp32 means; `loss` raw, `weighted` = weight * raw. */
+export interface MetricsLine {
+  time: string;
+  stage: StageId;
+  /** Optimizer step inside the stage, 1-based (the step just completed). */
+  step: number;
+  globalStep: number;
+  lr: number;
+  /** Raw value of every active term, plus `total`. */
+  loss: Partial<Record<LossTerm, number>> & { total: number };
+  /** weight * raw for every active term. */
+  weighted: Partial<Record<LossTerm, number>>;
+  /** Weight of every active term (ce is 1). */
+  weights: Partial<Record<LossTerm, number>>;
+  gradNorm: number;
+  samplesPerSec: number;
+  /** Tensors alive after the step (leak watch). */
+  numTensors?: number;
+}
+
+/** One line of eval.jsonl. */
+export interface EvalLine {
+  time: string;
+  stage: StageId;
+  step: number;
+  globalStep: number;
+  /** `val` during training, `test` at the end of a track. */
+  split: 'val' | 'test';
+  /** The model evaluated: its track (`teacher`, `baseline`, `kd`). */
+  model: string;
+  accuracy: number;
+  /** Accuracy per question type (color, shape, count, exist, spatial, ...). */
+  byType: Record<string, number>;
+  n: number;
+}
+
+/** One line of samples.jsonl: one generated answer for one question at one eval. */
+export interface SampleLine {
+  time: string;
+  stage: StageId;
+  step: number;
+  globalStep: number;
+  /** Sample id from the data file. */
+  id: string;
+  /** Absolute path of the image file (may be missing on disk: the UI shows a placeholder). */
+  image: string;
+  type: string;
+  question: string;
+  groundTruth: string;
+  /** Answer of the model being trained in this stage. */
+  answer: string;
+  /** Answer of the teacher for the same question (absent when no teacher is loaded). */
+  teacherAnswer?: string;
+  correct: boolean;
+}
+
+/**
+ * One event printed per line on stdout by `llava-kd ... --json`.
+ * A parent process (the extension) reads these; the run folder holds the same facts durably.
+ */
+export type TrainerEvent =
+  | { event: 'started'; runDir: string; runId: string; backend: string; stages: StageId[]; pid: number }
+  | ({ event: 'step'; totalSteps: number; etaSeconds?: number } & MetricsLine)
+  | ({ event: 'eval' } & EvalLine)
+  | ({ event: 'sample' } & SampleLine)
+  | { event: 'checkpoint'; stage: StageId; step: number; path: string }
+  | { event: 'stage-start'; stage: StageId; totalSteps: number }
+  | { event: 'stage-done'; stage: StageId; step: number; checkpoint: string }
+  | { event: 'finished'; state: RunState; runDir: string; accuracy?: Record<string, number> }
+  | { event: 'log'; level: 'info' | 'warn'; message: string }
+  | { event: 'error'; message: string; runDir?: string };
