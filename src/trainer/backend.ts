@@ -1,0 +1,94 @@
+/**
+ * Picks and initialises the TensorFlow.js backend: native GPU, native CPU, wasm (default here)
+ * or pure-JS cpu. Native packages are optional: any error while loading them falls through.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, dirname } from 'node:path';
+import type { BackendName } from './config/types';
+
+export interface BackendInfo {
+  /** Backend requested on the command line / in the config. */
+  requested: BackendName;
+  /** Name used in logs and status.json: tensorflow-gpu | tensorflow | wasm | cpu. */
+  name: string;
+  /** Why earlier candidates were skipped (for the log). */
+  skipped: string[];
+}
+
+/** Folder holding the tfjs-backend-wasm .wasm binaries: next to the bundle, else in node_modules. */
+function wasmDir(): string {
+  const candidates = [__dirname, join(__dirname, '..'), join(__dirname, '..', '..', 'dist')];
+  for (const c of candidates) if (existsSync(join(c, 'tfjs-backend-wasm-simd.wasm'))) return c + '/';
+  const req = createRequire(__filename);
+  return dirname(req.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm')) + '/';
+}
+
+/**
+ * Loads a native tfjs-node package. Looks in LLAVA_KD_NATIVE_PATH first (the extension installs
+ * tfjs-node-gpu into its storage there), then in the normal module path.
+ */
+function tryRequireNative(pkg: string): string | null {
+  const roots = [process.env.LLAVA_KD_NATIVE_PATH, process.cwd(), __dirname].filter((x): x is string => !!x);
+  let lastError = 'not installed';
+  for (const root of roots) {
+    try {
+      const req = createRequire(join(root, 'node_modules', 'noop.js'));
+      req(pkg);
+      return null;
+    } catch (e) {
+      lastError = (e as Error).message.split('\n')[0];
+    }
+  }
+  return lastError;
+}
+
+async function useNative(pkg: string, backend: string): Promise<string | null> {
+  const err = tryRequireNative(pkg);
+  if (err) return `${pkg}: ${err}`;
+  try {
+    if (!(await tf.setBackend(backend))) return `${pkg}: backend '${backend}' did not initialise`;
+    return null;
+  } catch (e) {
+    return `${pkg}: ${(e as Error).message}`;
+  }
+}
+
+async function useWasm(): Promise<string | null> {
+  try {
+    setWasmPaths(wasmDir());
+    if (!(await tf.setBackend('wasm'))) return 'wasm backend did not initialise';
+    registerWasmWorkarounds();
+    return null;
+  } catch (e) {
+    return `wasm: ${(e as Error).message}`;
+  }
+}
+
+/** The wasm backend has no gradient kernel for some ops; our layers avoid them (see nn/ops.ts). */
+function registerWasmWorkarounds(): void {
+  /* Nothing to register: gatherRows() uses ScatterNd for its gradient, linear layers use
+   * untransposed matMuls. Kept as the single place for future kernel registrations. */
+}
+
+/**
+ * Initialises the requested backend. `auto` tries tensorflow-gpu, then tensorflow, then wasm.
+ * Never silently drops to the slow pure-JS cpu backend: only an explicit `cpu` gets it.
+ */
+export async function initBackend(requested: BackendName): Promise<BackendInfo> {
+  const skipped: string[] = [];
+  const order: BackendName[] =
+    requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm'] : [requested];
+  for (const b of order) {
+    let err: string | null;
+    if (b === 'tensorflow-gpu') err = await useNative('@tensorflow/tfjs-node-gpu', 'tensorflow');
+    else if (b === 'tensorflow') err = await useNative('@tensorflow/tfjs-node', 'tensorflow');
+    else if (b === 'wasm') err = await useWasm();
+    else err = (await tf.setBackend('cpu')) ? null : 'cpu backend did not initialise';
+    if (!err) return { requested, name: b, skipped };
+    skipped.push(err);
+  }
+  throw new Error(`could not initialise backend '${requested}': ${skipped.join('; ')}`);
+}

@@ -1,0 +1,113 @@
+/**
+ * `llava-kd` command line: world generation, config validation and schema, training runs
+ * (run / resume), evaluation, single questions, the demo and the paper-table benchmark.
+ * Spawned by the VS Code extension with `--json`; never imports `vscode`.
+ */
+import { Command, Option } from 'commander';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXPERIMENT_FILE } from '../common/runFormat';
+import { checkExperimentFile } from './config/loadFile';
+import { formatIssue, PRESET_NAMES, presetConfig, toJsonSchema } from './config';
+import { generateWorld } from './data';
+import { InputError, resumeCommand, runCommand } from './cli/runCommand';
+import { askCommand, evalCommand } from './cli/inference';
+import { demoCommand } from './cli/demo';
+import { benchKdCommand } from './cli/benchKd';
+import type { BackendName } from './config/types';
+
+const backendOption = () => new Option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu | auto').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+
+/** Runs an async command and maps errors to exit codes: 2 for bad input, 1 otherwise. */
+function action<A extends unknown[]>(fn: (...a: A) => Promise<number> | number) {
+  return async (...a: A) => {
+    try {
+      process.exitCode = await fn(...a);
+    } catch (e) {
+      const json = process.argv.includes('--json');
+      const message = (e as Error).message;
+      if (json) process.stdout.write(JSON.stringify({ event: 'error', message }) + '\n');
+      else process.stderr.write(`llava-kd: ${message}\n`);
+      process.exitCode = e instanceof InputError ? 2 : 1;
+    }
+  };
+}
+
+const program = new Command('llava-kd').description('LLaVA-KD distillation of multimodal LMs with TensorFlow.js').showHelpAfterError();
+
+program.command('init <dir>').description(`write <dir>/${EXPERIMENT_FILE}`)
+  .addOption(new Option('--preset <name>', 'preset the experiment is a diff over').choices([...PRESET_NAMES]).default('default'))
+  .option('--name <name>', 'experiment name')
+  .action(action(async (dir: string, o: { preset: string; name?: string }) => {
+    const file = join(resolve(dir), EXPERIMENT_FILE);
+    if (existsSync(file)) throw new InputError(`${file} already exists; not overwriting it`);
+    mkdirSync(resolve(dir), { recursive: true });
+    writeFileSync(file, JSON.stringify({ preset: o.preset, name: o.name ?? o.preset }, null, 2) + '\n', { flag: 'wx' });
+    process.stdout.write(file + '\n');
+    return 0;
+  }));
+
+program.command('world').description('generate the built-in image-text world (LLaVA format)')
+  .requiredOption('--out <dir>', 'output folder')
+  .addOption(new Option('--preset <name>').choices([...PRESET_NAMES]).default('default'))
+  .action(action(async (o: { out: string; preset: string }) => {
+    const cfg = presetConfig(o.preset);
+    const meta = generateWorld(cfg.data.world, resolve(o.out), { extraTexts: [cfg.data.systemPrompt] });
+    process.stdout.write(JSON.stringify(meta, null, 2) + '\n');
+    return 0;
+  }));
+
+program.command('validate <experiment>').description('check an experiment file').option('--json', 'machine-readable result')
+  .action(action(async (file: string, o: { json?: boolean }) => {
+    const { errors } = checkExperimentFile(resolve(file));
+    if (o.json) process.stdout.write(JSON.stringify({ ok: errors.length === 0, errors }) + '\n');
+    else if (errors.length) for (const e of errors) process.stderr.write(`${formatIssue(file, e)} (${e.message})\n`);
+    else process.stdout.write(`${file}: ok\n`);
+    return errors.length ? 2 : 0;
+  }));
+
+program.command('schema').description('print the JSON Schema of experiment files').option('--out <file>')
+  .action(action(async (o: { out?: string }) => {
+    const text = JSON.stringify(toJsonSchema(), null, 2) + '\n';
+    if (o.out) writeFileSync(resolve(o.out), text);
+    else process.stdout.write(text);
+    return 0;
+  }));
+
+program.command('run <experiment>').description('start a new run of an experiment')
+  .option('--stages <ids>', "comma-separated stage ids (kd/dft), tracks (teacher, baseline, kd, pretrain) or 'all'")
+  .option('--from <runDir...>', 'earlier run folder(s) whose checkpoints feed the first selected stages')
+  .addOption(backendOption()).option('--json', 'one JSON event per line on stdout')
+  .action(action((file: string, o: { stages?: string; from?: string[]; backend?: BackendName; json?: boolean }) =>
+    runCommand({ experiment: file, stages: o.stages, from: o.from, backend: o.backend, json: !!o.json })));
+
+program.command('resume <runDir>').description('continue a stopped or failed run where it left off')
+  .addOption(backendOption()).option('--json', 'one JSON event per line on stdout')
+  .action(action((dir: string, o: { backend?: BackendName; json?: boolean }) => resumeCommand(dir, !!o.json, o.backend)));
+
+program.command('eval <checkpoint>').description('accuracy of a checkpoint on a LLaVA-format question file')
+  .requiredOption('--data <file>').option('--image-folder <dir>').option('--tokenizer <file>')
+  .addOption(backendOption().default('auto')).option('--json')
+  .action(action((ck: string, o: { data: string; imageFolder?: string; tokenizer?: string; backend: BackendName; json?: boolean }) =>
+    evalCommand(ck, o.data, { imageFolder: o.imageFolder, tokenizer: o.tokenizer, backend: o.backend, json: !!o.json })));
+
+program.command('ask <checkpoint>').description('greedy answer to one question about one image')
+  .requiredOption('--image <png>').requiredOption('--question <text>').option('--tokenizer <file>')
+  .addOption(backendOption().default('auto'))
+  .action(action((ck: string, o: { image: string; question: string; tokenizer?: string; backend: BackendName }) =>
+    askCommand(ck, o.image, o.question, { tokenizer: o.tokenizer, backend: o.backend })));
+
+program.command('demo').description('built-in world + teacher, baseline and LLaVA-KD student; prints the comparison')
+  .option('--dir <dir>', 'experiment folder', 'demo')
+  .addOption(new Option('--preset <name>').choices([...PRESET_NAMES]).default('default'))
+  .addOption(backendOption())
+  .action(action((o: { dir: string; preset: string; backend?: BackendName }) => demoCommand(o.dir, o.preset, o.backend)));
+
+program.command('bench-kd').description("the paper's table at our scale: seeds x (teacher, baseline, LLaVA-KD, stage ablations)")
+  .option('--seeds <n>', 'seeds per model', '3').option('--preset <name>', 'base preset', 'default')
+  .option('--out <dir>', 'results folder', 'bench/results').option('--work <dir>', 'scratch folder', '.kd-cache/bench')
+  .option('--ablations <list>', 'kd-track variants', 'dpt-sft-dft,pt-sft-dft,dpt-dft,pt-dft,dpt-sft')
+  .addOption(backendOption())
+  .action(action((o: { seeds: string; preset: string; out: string; work: string; ablations: string; backend?: BackendName }) => benchKdCommand(o)));
+
+program.parseAsync(process.argv);

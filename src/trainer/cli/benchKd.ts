@@ -1,0 +1,111 @@
+/**
+ * `bench-kd` (npm run bench:kd): the paper's comparison at our scale. For each seed: one full
+ * run (vision, teacher, PT-SFT baseline, DPT-SFT-DFT student), then each stage-ablation variant
+ * of the student track starting from that run's checkpoints. Two trainer processes at a time
+ * (2 cores). Writes bench/results/kd-table.{md,json} with mean ± std of test accuracy.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { presetConfig } from '../config';
+import { generateWorld } from '../data';
+import { join, resolve } from 'node:path';
+import { EXPERIMENT_FILE, type EvalLine } from '../../common/runFormat';
+import { listRuns, readJsonl } from '../../common/runReader';
+
+interface Job { name: string; seed: number; variant: string; dir: string; args: string[]; after?: Job; runDir?: string; seconds?: number }
+
+function runJob(job: Job, backend?: string): Promise<void> {
+  return new Promise((res, rej) => {
+    const args = [process.argv[1], 'run', join(job.dir, EXPERIMENT_FILE), ...job.args];
+    if (job.after?.runDir) args.push('--from', job.after.runDir);
+    if (backend) args.push('--backend', backend);
+    const t0 = Date.now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
+    child.on('exit', (code) => {
+      job.seconds = (Date.now() - t0) / 1000;
+      job.runDir = listRuns(job.dir)[0]?.dir;
+      process.stderr.write(`[bench] ${job.name} finished in ${job.seconds.toFixed(0)} s (exit ${code})\n`);
+      if (code === 0) res(); else rej(new Error(`${job.name} failed (exit ${code}): ${err}`));
+    });
+  });
+}
+
+const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
+const std = (a: number[]) => (a.length > 1 ? Math.sqrt(a.reduce((s, x) => s + (x - mean(a)) ** 2, 0) / (a.length - 1)) : 0);
+
+export async function benchKdCommand(o: { seeds: string; preset: string; out: string; work: string; ablations: string; backend?: string }): Promise<number> {
+  const seeds = Array.from({ length: Number(o.seeds) }, (_, i) => i);
+  const variants = o.ablations.split(',').map((v) => v.trim()).filter((v) => v && v !== 'dpt-sft-dft');
+  const work = resolve(o.work, `${o.preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const jobs: Job[] = [];
+  for (const seed of seeds) {
+    const mk = (variant: string, diff: object, args: string[], after?: Job): Job => {
+      const dir = join(work, `seed${seed}`, variant);
+      mkdirSync(dir, { recursive: true });
+      // Every job of a seed shares one world folder (generated once, identical).
+      writeFileSync(join(dir, EXPERIMENT_FILE), JSON.stringify({ preset: o.preset, name: `${variant} seed ${seed}`, seed, data: { worldDir: '../../world' }, ...diff }, null, 2));
+      const j: Job = { name: `seed ${seed} ${variant}`, seed, variant, dir, args, after };
+      jobs.push(j);
+      return j;
+    };
+    const main = mk('main', {}, []);
+    for (const v of variants) mk(v, { pipeline: { kd: v.split('-') } }, ['--stages', 'kd'], main);
+  }
+  // Generate the shared world once before parallel jobs start.
+  const cfg = presetConfig(o.preset);
+  generateWorld(cfg.data.world, join(work, 'world'), { extraTexts: [cfg.data.systemPrompt] });
+  const pending = [...jobs];
+  const running = new Set<Promise<void>>();
+  const started = Date.now();
+  while (pending.length || running.size) {
+    const ready = pending.findIndex((j) => !j.after || j.after.runDir);
+    if (ready >= 0 && running.size < 2) {
+      const job = pending.splice(ready, 1)[0];
+      const p = runJob(job, o.backend).finally(() => running.delete(p));
+      running.add(p);
+      continue;
+    }
+    await Promise.race(running);
+  }
+  // ---- collect ----
+  const acc: Record<string, { all: number[]; byType: Record<string, number[]>; seconds: number[] }> = {};
+  const add = (model: string, e: EvalLine, seconds: number) => {
+    acc[model] ??= { all: [], byType: {}, seconds: [] };
+    acc[model].all.push(e.accuracy);
+    acc[model].seconds.push(seconds);
+    for (const [t, v] of Object.entries(e.byType)) (acc[model].byType[t] ??= []).push(v);
+  };
+  for (const j of jobs) {
+    const { rows } = readJsonl<EvalLine>(join(j.runDir!, 'eval.jsonl'));
+    for (const e of rows.filter((r) => r.split === 'test')) {
+      const model = e.model === 'kd' ? `LLaVA-KD ${j.variant === 'main' ? 'dpt-sft-dft' : j.variant}` : e.model === 'baseline' ? 'baseline pt-sft' : e.model;
+      add(model, e, j.seconds ?? 0);
+    }
+  }
+  const types = [...new Set(Object.values(acc).flatMap((a) => Object.keys(a.byType)))].sort();
+  const fmt = (a: number[]) => `${(mean(a) * 100).toFixed(1)} ± ${(std(a) * 100).toFixed(1)}`;
+  const order = Object.keys(acc).sort((a, b) => mean(acc[b].all) - mean(acc[a].all));
+  const lines = [
+    `# LLaVA-KD at our scale (preset \`${o.preset}\`, ${seeds.length} seeds, test split)`,
+    '',
+    `Generated by \`npm run bench:kd\` on ${new Date().toISOString()}; total wall time ${((Date.now() - started) / 60000).toFixed(1)} min.`,
+    'Accuracy in % (mean ± sample std over seeds). "run s" = wall seconds of the run that trained the model (the main run also trains the vision encoder, the teacher and the baseline).',
+    '',
+    `| model | test acc | ${types.join(' | ')} | run s |`,
+    `|---|---|${types.map(() => '---').join('|')}|---|`,
+    ...order.map((m) => `| ${m} | ${fmt(acc[m].all)} | ${types.map((t) => (acc[m].byType[t] ? fmt(acc[m].byType[t]) : '-')).join(' | ')} | ${mean(acc[m].seconds).toFixed(0)} |`),
+  ];
+  const t = acc.teacher && mean(acc.teacher.all);
+  const b = acc['baseline pt-sft'] && mean(acc['baseline pt-sft'].all);
+  const k = acc['LLaVA-KD dpt-sft-dft'] && mean(acc['LLaVA-KD dpt-sft-dft'].all);
+  if (t !== undefined && b !== undefined && k !== undefined) {
+    lines.push('', `Gap closed by LLaVA-KD: (KD − baseline) / (teacher − baseline) = ${(((k - b) / (t - b)) * 100).toFixed(0)}%; KD − baseline = ${((k - b) * 100).toFixed(1)} points, seed std of baseline ${(std(acc['baseline pt-sft'].all) * 100).toFixed(1)}, of KD ${(std(acc['LLaVA-KD dpt-sft-dft'].all) * 100).toFixed(1)}.`);
+  }
+  mkdirSync(resolve(o.out), { recursive: true });
+  writeFileSync(join(resolve(o.out), 'kd-table.md'), lines.join('\n') + '\n');
+  writeFileSync(join(resolve(o.out), 'kd-table.json'), JSON.stringify({ preset: o.preset, seeds, work, models: acc, generatedAt: new Date().toISOString() }, null, 2) + '\n');
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}

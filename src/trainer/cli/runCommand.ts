@@ -1,0 +1,152 @@
+/**
+ * `run` and `resume`: validate everything that can be validated BEFORE creating a run folder
+ * (config, stages, --from, data), then create the folder, run the stages and record the outcome.
+ * Exit codes: 0 completed, 130 stopped by a signal, 1 failed, 2 bad input (nothing written).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { RunStatus } from '../../common/runFormat';
+import { loadExperimentFile } from '../config/loadFile';
+import { resolveConfig } from '../config';
+import type { BackendName, ExperimentConfig } from '../config/types';
+import { initBackend } from '../backend';
+import { createRunDir, RunWriter } from '../io/runDir';
+import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
+import { loadData } from '../train/data';
+import { fullPlan, selectStages, type StagePlan } from '../train/plan';
+import { runStages } from '../train/runner';
+import { makeOutput } from './output';
+
+export class InputError extends Error {}
+
+export interface RunArgs {
+  experiment: string;
+  stages?: string;
+  from?: string[];
+  backend?: BackendName;
+  json: boolean;
+}
+
+interface Prepared {
+  cfg: ExperimentConfig;
+  experimentFile: string;
+  plan: StagePlan[];
+  fromDirs: string[];
+}
+
+function checkFromDirs(from: string[] | undefined): string[] {
+  return (from ?? []).map((f) => {
+    const d = resolve(f);
+    if (!existsSync(resolve(d, 'checkpoints'))) throw new InputError(`--from ${f}: not a run folder (no checkpoints/ inside ${d})`);
+    return d;
+  });
+}
+
+export async function runCommand(args: RunArgs): Promise<number> {
+  const experimentFile = resolve(args.experiment);
+  let prepared: Prepared;
+  try {
+    const cfg = loadExperimentFile(experimentFile);
+    if (args.backend) cfg.backend = args.backend;
+    const plan = selectStages(fullPlan(cfg), args.stages);
+    prepared = { cfg, experimentFile, plan, fromDirs: checkFromDirs(args.from) };
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+  return execute(prepared, args.json, null);
+}
+
+export async function resumeCommand(runDir: string, json: boolean, backend?: BackendName): Promise<number> {
+  const dir = resolve(runDir);
+  const statusFile = resolve(dir, 'status.json');
+  const configFile = resolve(dir, 'config.json');
+  let prepared: Prepared;
+  let status: RunStatus;
+  try {
+    if (!existsSync(statusFile) || !existsSync(configFile)) throw new Error(`${dir}: not a run folder (needs status.json and config.json)`);
+    status = JSON.parse(readFileSync(statusFile, 'utf8')) as RunStatus;
+    if (status.state === 'completed') throw new Error(`${dir}: run already completed; nothing to resume`);
+    if (status.state === 'running' && isAlive(status.pid) && status.pid !== process.pid) throw new Error(`${dir}: run is still running (pid ${status.pid})`);
+    const cfg = resolveConfig(JSON.parse(readFileSync(configFile, 'utf8')), configFile);
+    if (backend) cfg.backend = backend;
+    const all = fullPlan(cfg);
+    const plan = status.stages.map((id) => {
+      const s = all.find((p) => p.id === id);
+      if (!s) throw new Error(`${statusFile}: stage '${id}' is not part of the run's config`);
+      return s;
+    });
+    prepared = { cfg, experimentFile: status.experiment, plan, fromDirs: checkFromDirs(status.from ? status.from.split(',') : []) };
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+  return execute(prepared, json, { dir, status });
+}
+
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+async function execute(p: Prepared, json: boolean, resuming: { dir: string; status: RunStatus } | null): Promise<number> {
+  const boot = makeOutput(json);
+  const backend = await initBackend(p.cfg.backend);
+  for (const s of backend.skipped) boot.log(`backend: skipped ${s}`);
+  boot.log(`backend: ${backend.name} (requested ${backend.requested})`);
+  let data;
+  try {
+    data = loadData(p.cfg, p.experimentFile, (m) => boot.log(m));
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+
+  // Inputs are valid: from here on, the run folder exists and records everything.
+  const { runId, dir } = resuming ? { runId: resuming.status.runId, dir: resuming.dir } : createRunDir(dirname(p.experimentFile));
+  const writer = new RunWriter(dir);
+  const out = makeOutput(json, (m) => writer.log(m));
+  const now = new Date().toISOString();
+  let resume: LoadedCheckpoint | undefined;
+  const completed = resuming ? [...resuming.status.completedStages] : [];
+  if (resuming) {
+    const rp = writer.checkpointPath('resume');
+    if (existsSync(rp)) {
+      const ck = loadCheckpoint(rp);
+      if (!completed.includes(ck.meta.stage)) resume = ck;
+    }
+    writer.writeStatus({ ...resuming.status, state: 'running', pid: process.pid, backend: backend.name, updatedAt: now, error: undefined, endedAt: undefined });
+    out.log(`resuming run ${runId} at ${resume ? `${resume.meta.stage} step ${resume.meta.step}` : `the stage after ${completed[completed.length - 1] ?? '(none)'}`}`);
+  } else {
+    writer.writeConfig(p.cfg);
+    writer.writeStatus({
+      runId, experiment: p.experimentFile, state: 'running', stages: p.plan.map((s) => s.id), completedStages: [],
+      stage: null, step: 0, totalSteps: 0, globalStep: 0, globalTotalSteps: p.plan.reduce((s, st) => s + p.cfg.stages[st.kind].steps, 0),
+      pid: process.pid, backend: backend.name, startedAt: now, updatedAt: now, ...(p.fromDirs.length ? { from: p.fromDirs.join(',') } : {}),
+    });
+  }
+  out.emit({ event: 'started', runDir: dir, runId, backend: backend.name, stages: p.plan.map((s) => s.id), pid: process.pid });
+  out.log(`run ${runId} in ${dir}: stages ${p.plan.map((s) => s.id).join(', ')}`);
+
+  const stop = { requested: false };
+  const onSignal = (sig: string) => {
+    if (stop.requested) return;
+    stop.requested = true;
+    out.log(`${sig} received: stopping after the current step and saving a resumable checkpoint`);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  try {
+    const state = await runStages({ cfg: p.cfg, experimentFile: p.experimentFile, data, writer, stages: p.plan, fromDirs: p.fromDirs, emit: out.emit, log: out.log, stop, completed, resume });
+    const final = writer.updateStatus({ state, endedAt: new Date().toISOString(), etaSeconds: undefined });
+    out.emit({ event: 'finished', state, runDir: dir, accuracy: final.accuracy });
+    out.log(`run ${runId} ${state}; tensors alive: ${tf.memory().numTensors}`);
+    out.close();
+    return state === 'stopped' ? 130 : 0;
+  } catch (e) {
+    const message = (e as Error).message;
+    writer.updateStatus({ state: 'failed', error: message, endedAt: new Date().toISOString() });
+    writer.log(`FAILED: ${(e as Error).stack ?? message}`);
+    out.emit({ event: 'error', message, runDir: dir });
+    out.close();
+    return 1;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The LLaVA-KD training losses (method.md, "Losses"): masked CE, MDist (response and visual
+ * parts), RDist, and `kdLoss`, which combines them with the stage's weights.
+ * All return float32 scalars that are means (never sums) over the positions/samples they cover.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DistillConfig, LossWeights } from '../config/types';
+import { rowDivergence } from './divergence';
+import { maskedMean, stopGradient } from './helpers';
+
+/** Divergence settings used by MDist (the `distill` config section). */
+export type MdistOptions = Pick<DistillConfig, 'divergence' | 'temperature' | 'skewLambda'>;
+
+/**
+ * Added to the squared Frobenius norms of the relation matrices in RDist, under the rsqrt.
+ * Negligible against any real logits (it matters only once ‖R‖ < ~1e-5); keeps the loss at 1
+ * and the gradient finite (no NaN) for all-zero inputs; rsqrt(eps)³ = 1e18 stays far from fp32 overflow.
+ */
+export const RDIST_EPS = 1e-12;
+
+function checkLogits(name: string, fn: string, x: tf.Tensor, rank: number): void {
+  if (x.rank !== rank) throw new Error(`${fn}: ${name} must have rank ${rank}, got shape [${x.shape}]`);
+}
+
+function checkSame(fn: string, aName: string, a: tf.Tensor, bName: string, b: tf.Tensor): void {
+  if (!tf.util.arraysEqual(a.shape, b.shape)) {
+    throw new Error(`${fn}: ${aName} [${a.shape}] and ${bName} [${b.shape}] must have equal shapes`);
+  }
+}
+
+/**
+ * Token-level cross-entropy pooled over the batch:
+ * `Σ mask·(−log softmax(logits)[target]) / max(Σ mask, 1)`.
+ * Position i predicts `targets[b, i]`, which is already the NEXT token (label[i+1]): the shift is
+ * done by the batch builder. Targets outside [0, V) (e.g. -100) pick nothing; mask them out.
+ * @param logits [B, L, V] student logits
+ * @param targets [B, L] int32 next-token ids
+ * @param mask [B, L] 1 where position i predicts a target token (0/1, any numeric dtype)
+ * @returns scalar float32; 0 when the mask is empty
+ */
+export function maskedCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+  const fn = 'maskedCrossEntropy';
+  checkLogits('logits', fn, logits, 3);
+  const [B, L, V] = logits.shape;
+  if (!tf.util.arraysEqual(targets.shape, [B, L])) throw new Error(`${fn}: targets must be [${B}, ${L}], got [${targets.shape}]`);
+  if (targets.dtype !== 'int32') throw new Error(`${fn}: targets must be int32 token ids, got ${targets.dtype}`);
+  checkSame(fn, 'targets', targets, 'mask', mask);
+  return tf.tidy(() => {
+    const f = logits.dtype === 'float32' ? logits : tf.cast(logits, 'float32');
+    const logp = tf.logSoftmax(tf.reshape(f, [B * L, V]));
+    // int32 oneHot then cast: the wasm OneHot kernel ignores dtype 'float32' (writes int bits).
+    const pick = tf.cast(tf.oneHot(tf.reshape(targets, [B * L]), V), 'float32');
+    const nll = tf.neg(tf.sum(tf.mul(logp, pick), 1));
+    return maskedMean(nll, tf.reshape(mask, [B * L]), fn);
+  });
+}
+
+/** Mean of rowDivergence over the positions where `mask` = 1 (pooled over the batch). */
+function mdistMasked(fn: string, tLogits: tf.Tensor3D, sLogits: tf.Tensor3D, mask: tf.Tensor2D, opts: MdistOptions): tf.Scalar {
+  checkLogits('sLogits', fn, sLogits, 3);
+  checkSame(fn, 'tLogits', tLogits, 'sLogits', sLogits);
+  const [B, L, V] = sLogits.shape;
+  if (!tf.util.arraysEqual(mask.shape, [B, L])) throw new Error(`${fn}: mask must be [${B}, ${L}], got [${mask.shape}]`);
+  return tf.tidy(() => {
+    const d = rowDivergence(
+      tf.reshape(tLogits, [B * L, V]), tf.reshape(sLogits, [B * L, V]),
+      opts.divergence, opts.temperature, opts.skewLambda);
+    return maskedMean(d, tf.reshape(mask, [B * L]), fn);
+  });
+}
+
+/**
+ * MDist, response part `L_res`: mean over the positions with targetMask = 1 (the same shifted
+ * positions as CE, pooled over the batch) of D(p_T[i] ‖ p_S[i]) (`opts.divergence`).
+ * @param tLogits [B, L, V] teacher logits (constant target)
+ * @param sLogits [B, L, V] student logits
+ * @param targetMask [B, L] 1 where position i predicts a target token (label[i+1] is a target)
+ * @returns scalar float32; 0 when the mask is empty
+ */
+export function mdistResponse(tLogits: tf.Tensor3D, sLogits: tf.Tensor3D, targetMask: tf.Tensor2D, opts: MdistOptions): tf.Scalar {
+  return mdistMasked('mdistResponse', tLogits, sLogits, targetMask, opts);
+}
+
+/**
+ * MDist, visual part `L_vis`: mean over the positions with visualMask = 1 of D(p_T[i] ‖ p_S[i]).
+ * UNSHIFTED: the logits emitted at the positions that hold the visual tokens (B·Np positions for
+ * a batch where every sample has an image).
+ * @param tLogits [B, L, V] teacher logits (constant target)
+ * @param sLogits [B, L, V] student logits
+ * @param visualMask [B, L] 1 at the positions holding visual tokens
+ * @returns scalar float32; 0 when the mask is empty
+ */
+export function mdistVisual(tLogits: tf.Tensor3D, sLogits: tf.Tensor3D, visualMask: tf.Tensor2D, opts: MdistOptions): tf.Scalar {
+  return mdistMasked('mdistVisual', tLogits, sLogits, visualMask, opts);
+}
+
+const gramOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const z = args[0] as tf.Tensor;
+  (args[1] as tf.GradSaveFunc)([z]);
+  return {
+    value: tf.matMul(z as tf.Tensor3D, tf.transpose(z, [0, 2, 1]) as tf.Tensor3D),
+    // R = Z Zᵀ  =>  dZ = (G + Gᵀ) Z: one untransposed matMul (the fast path on wasm).
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.matMul(tf.add(dy, tf.transpose(dy, [0, 2, 1])) as tf.Tensor3D, saved[0] as tf.Tensor3D),
+  };
+});
+
+/**
+ * Batched relation (Gram) matrix R = Z Zᵀ per sample.
+ * @param z [B, Np, V]
+ * @returns [B, Np, Np]
+ */
+export function relationMatrix(z: tf.Tensor3D): tf.Tensor3D {
+  return gramOp(z) as tf.Tensor3D;
+}
+
+/**
+ * RDist `L_rel`: per sample, Rs = Zs Zsᵀ and Rt = Zt Ztᵀ from the raw visual-position logits
+ * (no normalisation before the product), L = 1 − cos(vec(Rs), vec(Rt)) computed as
+ * `dot · rsqrt(‖Rs‖² + eps) · rsqrt(‖Rt‖² + eps)` (eps = {@link RDIST_EPS}); then the mean over
+ * the samples with sampleMask = 1. Range [0, 2]; 0 when Rs ∝ Rt.
+ * @param tVis [B, Np, V] teacher logits at the visual positions (constant target)
+ * @param sVis [B, Np, V] student logits at the visual positions
+ * @param sampleMask [B] 1 for samples that have an image
+ * @returns scalar float32; 0 when no sample has sampleMask = 1
+ */
+export function rdist(tVis: tf.Tensor3D, sVis: tf.Tensor3D, sampleMask: tf.Tensor1D): tf.Scalar {
+  const fn = 'rdist';
+  checkLogits('sVis', fn, sVis, 3);
+  checkSame(fn, 'tVis', tVis, 'sVis', sVis);
+  const [B, Np] = sVis.shape;
+  if (!tf.util.arraysEqual(sampleMask.shape, [B])) throw new Error(`${fn}: sampleMask must be [${B}], got [${sampleMask.shape}]`);
+  return tf.tidy(() => {
+    const f = (x: tf.Tensor3D): tf.Tensor3D => (x.dtype === 'float32' ? x : tf.cast(x, 'float32'));
+    const rs = tf.reshape(relationMatrix(f(sVis)), [B, Np * Np]);
+    const rt = tf.reshape(relationMatrix(f(stopGradient(tVis))), [B, Np * Np]);
+    const dot = tf.sum(tf.mul(rs, rt), 1);
+    const invS = tf.rsqrt(tf.add(tf.sum(tf.square(rs), 1), RDIST_EPS));
+    const invT = tf.rsqrt(tf.add(tf.sum(tf.square(rt), 1), RDIST_EPS));
+    const perSample = tf.sub(1, tf.mul(tf.mul(dot, invS), invT));
+    return maskedMean(perSample, sampleMask, fn);
+  });
+}
+
+/** Inputs of {@link kdLoss}. All masks are 0/1 of any numeric dtype. */
+export interface KdLossInputs {
+  /** [B, L, V] student logits at every position. */
+  sLogits: tf.Tensor3D;
+  /** [B, L, V] teacher logits; absent (no teacher, e.g. PT/SFT) => only CE. */
+  tLogits?: tf.Tensor3D;
+  /** [B, L] int32 next-token ids (targets[b, i] = label[i+1]). */
+  targets: tf.Tensor2D;
+  /** [B, L] 1 where position i predicts a target token (CE and L_res positions). */
+  targetMask: tf.Tensor2D;
+  /** [B, L] 1 at the positions holding visual tokens (L_vis positions, unshifted). */
+  visualMask: tf.Tensor2D;
+  /** [B, Np, V] student logits at the visual positions (needed when weights.rel ≠ 0 and a teacher is given). */
+  sVis?: tf.Tensor3D;
+  /** [B, Np, V] teacher logits at the visual positions (same condition). */
+  tVis?: tf.Tensor3D;
+  /** [B] 1 for samples with an image; default: 1 where visualMask has any 1 in the row. */
+  sampleMask?: tf.Tensor1D;
+}
+
+/** Raw (unweighted) values of each loss term; a term is present only if it was computed. */
+export interface KdLossTerms {
+  ce: tf.Scalar;
+  res?: tf.Scalar;
+  vis?: tf.Scalar;
+  rel?: tf.Scalar;
+}
+
+/**
+ * Total = ce·CE + α·L_res + β·L_vis + γ·L_rel (weights = the stage's `loss` config).
+ * CE is always computed (it is logged) and added when weights.ce ≠ 0; L_res, L_vis and L_rel are
+ * computed only when their weight is nonzero AND teacher logits are given.
+ * Text-only samples contribute to CE and L_res only (their masks are empty elsewhere).
+ * @returns `total` (scalar, differentiable w.r.t. the student inputs) and the raw `terms`;
+ *   the caller owns (must dispose) every returned tensor.
+ */
+export function kdLoss(parts: KdLossInputs, weights: LossWeights, opts: MdistOptions): { total: tf.Scalar; terms: KdLossTerms } {
+  const fn = 'kdLoss';
+  for (const k of ['ce', 'res', 'vis', 'rel'] as const) {
+    const w = weights[k];
+    if (!(Number.isFinite(w) && w >= 0)) throw new Error(`${fn}: loss weight "${k}" must be a finite number >= 0, got ${w}`);
+  }
+  const teacher = parts.tLogits;
+  const useRes = teacher !== undefined && weights.res !== 0;
+  const useVis = teacher !== undefined && weights.vis !== 0;
+  const useRel = teacher !== undefined && weights.rel !== 0;
+  if (useRel && (!parts.sVis || !parts.tVis)) {
+    throw new Error(`${fn}: loss weight "rel" is ${weights.rel} but sVis/tVis ([B, Np, V] visual-position logits) were not given`);
+  }
+  const out = tf.tidy(() => {
+    const ce = maskedCrossEntropy(parts.sLogits, parts.targets, parts.targetMask);
+    // With weights.ce = 0 the total still starts from 0·CE, so it stays a tensor of the graph.
+    let total: tf.Scalar = tf.mul(ce, weights.ce);
+    const add = (term: tf.Scalar, w: number): void => { total = tf.add(total, tf.mul(term, w)); };
+    let res: tf.Scalar | undefined;
+    let vis: tf.Scalar | undefined;
+    let rel: tf.Scalar | undefined;
+    if (useRes) { res = mdistResponse(teacher!, parts.sLogits, parts.targetMask, opts); add(res, weights.res); }
+    if (useVis) { vis = mdistVisual(teacher!, parts.sLogits, parts.visualMask, opts); add(vis, weights.vis); }
+    if (useRel) {
+      const sampleMask = parts.sampleMask ?? (tf.max(parts.visualMask, 1) as tf.Tensor1D);
+      rel = rdist(parts.tVis!, parts.sVis!, sampleMask);
+      add(rel, weights.rel);
+    }
+    return { total, ce, res, vis, rel } as unknown as tf.TensorContainerObject;
+  }) as unknown as { total: tf.Scalar; ce: tf.Scalar; res?: tf.Scalar; vis?: tf.Scalar; rel?: tf.Scalar };
+  const terms: KdLossTerms = { ce: out.ce };
+  if (out.res) terms.res = out.res;
+  if (out.vis) terms.vis = out.vis;
+  if (out.rel) terms.rel = out.rel;
+  return { total: out.total, terms };
+}

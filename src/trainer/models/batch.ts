@@ -1,0 +1,108 @@
+/**
+ * Turns encoded samples into the index tensors one MLLM forward needs: token ids, the splice
+ * map that places projected visual embeddings at their slots, shifted targets, and the masks of
+ * the loss terms (response positions shifted, visual positions not).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** One tokenised sample: visual slots (Np of them per image) are marked, targets flagged. */
+export interface EncodedSample {
+  id: string;
+  /** Token ids; visual slots hold the pad id. */
+  tokens: number[];
+  /** Index of the first of the Np visual slots, or -1 for a text-only sample. */
+  visualStart: number;
+  /** 1 where tokens[i] is a supervised label (caption / answer / eos), else 0. */
+  isLabel: Uint8Array;
+  /** Image patches [Np · patchDim] for samples with an image. */
+  patches?: Float32Array;
+}
+
+/** Index tensors of one batch. B samples padded to length L; Bi of them have an image. */
+export interface Batch {
+  B: number;
+  L: number;
+  /** Number of samples with an image, and visual tokens per image. */
+  Bi: number;
+  Np: number;
+  /** int32 [B·L] text token ids (pad at visual and padding slots). */
+  tokens: tf.Tensor1D;
+  /** int32 [B·L] row of concat(textEmb [B·L], visEmb [Bi·Np]) that feeds each position. */
+  srcIndex: tf.Tensor1D;
+  /** float32 [Bi, Np, patchDim] or null when no sample has an image. */
+  patches: tf.Tensor3D | null;
+  /** int32 [Bi·Np] flat positions (b·L + i) of the visual slots, image by image. */
+  visualPos: tf.Tensor1D | null;
+  /** int32 [B, L]: at position i, the label token at i+1 (0 where none). */
+  targets: tf.Tensor2D;
+  /** float32 [B, L]: 1 where position i predicts a label (shifted response mask). */
+  targetMask: tf.Tensor2D;
+  /** float32 [B, L]: 1 at the visual slots themselves (unshifted). */
+  visualMask: tf.Tensor2D;
+  /** Plain copies used by tests and generation. */
+  host: { targets: Int32Array; targetMask: Float32Array; visualMask: Float32Array; lengths: number[] };
+}
+
+/**
+ * @param samples encoded samples (all images must have the same Np and patchDim)
+ * @param np visual tokens per image
+ * @param patchDim values per patch
+ * @param padId pad token id
+ */
+export function buildBatch(samples: EncodedSample[], np: number, patchDim: number, padId: number): Batch {
+  const B = samples.length;
+  // Pad to a multiple of 8: few distinct shapes, so the per-length rotary/mask caches stay small.
+  const L = Math.ceil(Math.max(...samples.map((s) => s.tokens.length)) / 8) * 8;
+  const withImage = samples.filter((s) => s.visualStart >= 0);
+  const Bi = withImage.length;
+  const tokens = new Int32Array(B * L).fill(padId);
+  const srcIndex = new Int32Array(B * L);
+  const targets = new Int32Array(B * L);
+  const targetMask = new Float32Array(B * L);
+  const visualMask = new Float32Array(B * L);
+  const visualPos = new Int32Array(Bi * np);
+  const patches = new Float32Array(Bi * np * patchDim);
+  let k = 0;
+  samples.forEach((s, b) => {
+    const n = s.tokens.length;
+    for (let i = 0; i < L; i++) srcIndex[b * L + i] = b * L + i;
+    for (let i = 0; i < n; i++) tokens[b * L + i] = s.tokens[i];
+    for (let i = 0; i + 1 < n; i++) {
+      if (s.isLabel[i + 1]) {
+        targets[b * L + i] = s.tokens[i + 1];
+        targetMask[b * L + i] = 1;
+      }
+    }
+    if (s.visualStart >= 0) {
+      if (!s.patches || s.patches.length !== np * patchDim) {
+        throw new Error(`sample ${s.id}: expected ${np}x${patchDim} image patch values, found ${s.patches?.length ?? 0}`);
+      }
+      patches.set(s.patches, k * np * patchDim);
+      for (let j = 0; j < np; j++) {
+        const pos = s.visualStart + j;
+        tokens[b * L + pos] = padId;
+        srcIndex[b * L + pos] = B * L + k * np + j;
+        visualMask[b * L + pos] = 1;
+        visualPos[k * np + j] = b * L + pos;
+      }
+      k++;
+    }
+  });
+  return {
+    B, L, Bi, Np: np,
+    tokens: tf.tensor1d(tokens, 'int32'),
+    srcIndex: tf.tensor1d(srcIndex, 'int32'),
+    patches: Bi ? tf.tensor3d(patches, [Bi, np, patchDim]) : null,
+    visualPos: Bi ? tf.tensor1d(visualPos, 'int32') : null,
+    targets: tf.tensor2d(targets, [B, L], 'int32'),
+    targetMask: tf.tensor2d(targetMask, [B, L]),
+    visualMask: tf.tensor2d(visualMask, [B, L]),
+    host: { targets, targetMask, visualMask, lengths: samples.map((s) => s.tokens.length) },
+  };
+}
+
+export function disposeBatch(b: Batch): void {
+  tf.dispose([b.tokens, b.srcIndex, b.targets, b.targetMask, b.visualMask]);
+  if (b.patches) b.patches.dispose();
+  if (b.visualPos) b.visualPos.dispose();
+}

@@ -1,0 +1,116 @@
+/**
+ * Qwen2-style decoder LM: token embedding, pre-RMSNorm blocks with rotary causal self-attention
+ * (q/k/v with bias, o without, as in Qwen2) and SwiGLU MLP, final RMSNorm, LM head (optionally
+ * tied to the embedding). Parameter names follow Hugging Face's Qwen2 layout one to one
+ * (`lm.layers.N.self_attn.q_proj.weight` ~ `lm.layers.N.attn.wq`), transposed to [in, out].
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LmConfig } from '../config/types';
+import { ParamStore } from '../nn/params';
+import { bmm4, gatherRows, linear, matMul2d, rmsNorm, silu } from '../nn/ops';
+
+export function initQwen2(p: ParamStore, cfg: LmConfig, vocab: number): void {
+  const d = cfg.dim;
+  p.normal('lm.embed', [vocab, d], 1 / Math.sqrt(d));
+  for (let i = 0; i < cfg.layers; i++) {
+    const b = `lm.layers.${i}.`;
+    const resid = 1 / Math.sqrt(2 * cfg.layers);
+    p.ones(b + 'ln1', [d]);
+    p.dense(b + 'attn.wq', d, d); p.zeros(b + 'attn.bq', [d]);
+    p.dense(b + 'attn.wk', d, d); p.zeros(b + 'attn.bk', [d]);
+    p.dense(b + 'attn.wv', d, d); p.zeros(b + 'attn.bv', [d]);
+    p.dense(b + 'attn.wo', d, d, resid);
+    p.ones(b + 'ln2', [d]);
+    p.dense(b + 'mlp.gate', d, cfg.mlpHidden);
+    p.dense(b + 'mlp.up', d, cfg.mlpHidden);
+    p.dense(b + 'mlp.down', cfg.mlpHidden, d, resid);
+  }
+  p.ones('lm.norm', [d]);
+  if (!cfg.tieEmbeddings) p.dense('lm.head', d, vocab);
+}
+
+const ropeCache = new Map<string, { cos: tf.Tensor; sin: tf.Tensor }>();
+
+/** cos/sin tables [L, dh/2] for rotary embeddings (kept, not disposed: tiny and reused). */
+function ropeTables(L: number, dh: number, theta: number): { cos: tf.Tensor; sin: tf.Tensor } {
+  const key = `${L}:${dh}:${theta}`;
+  let t = ropeCache.get(key);
+  if (!t) {
+    const half = dh / 2;
+    const cos = new Float32Array(L * half);
+    const sin = new Float32Array(L * half);
+    for (let pos = 0; pos < L; pos++) {
+      for (let i = 0; i < half; i++) {
+        const a = pos / Math.pow(theta, (2 * i) / dh);
+        cos[pos * half + i] = Math.cos(a);
+        sin[pos * half + i] = Math.sin(a);
+      }
+    }
+    t = { cos: tf.keep(tf.tensor(cos, [L, half])), sin: tf.keep(tf.tensor(sin, [L, half])) };
+    ropeCache.set(key, t);
+  }
+  return t;
+}
+
+/** Rotate-half rotary embedding. @param x [B, H, L, dh] */
+function applyRope(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D {
+  const half = x.shape[3] / 2;
+  const [x1, x2] = tf.split(x, [half, half], 3);
+  return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], 3) as tf.Tensor4D;
+}
+
+const maskCache = new Map<number, tf.Tensor>();
+
+/** Tensors held by the rotary and mask caches (bounded: one entry per padded length). */
+export function cachedTensorCount(): number {
+  return ropeCache.size * 2 + maskCache.size;
+}
+
+/** Additive causal mask [L, L]: 0 on and below the diagonal, -1e9 above. */
+function causalMask(L: number): tf.Tensor {
+  let m = maskCache.get(L);
+  if (!m) {
+    const a = new Float32Array(L * L);
+    for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) a[i * L + j] = -1e9;
+    m = tf.keep(tf.tensor(a, [L, L]));
+    maskCache.set(L, m);
+  }
+  return m;
+}
+
+/** Token embeddings. @param ids int32 [N] @returns [N, d] */
+export function embedTokens(p: ParamStore, ids: tf.Tensor1D): tf.Tensor2D {
+  return gatherRows(p.get('lm.embed') as tf.Tensor2D, ids);
+}
+
+/**
+ * Runs the decoder on input embeddings.
+ * @param x [B, L, d] input embeddings (text and projected visual tokens already spliced)
+ * @returns logits [B·L, V] at every position
+ */
+export function qwen2Forward(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.Tensor2D {
+  const [B, L, d] = x.shape;
+  const H = cfg.heads;
+  const dh = d / H;
+  const { cos, sin } = ropeTables(L, dh, cfg.ropeTheta);
+  const mask = causalMask(L);
+  let h: tf.Tensor = x;
+  for (let i = 0; i < cfg.layers; i++) {
+    const b = `lm.layers.${i}.`;
+    const n1 = rmsNorm(h, p.get(b + 'ln1') as tf.Tensor1D, cfg.rmsEps);
+    const heads = (t: tf.Tensor) => tf.transpose(t.reshape([B, L, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const q = applyRope(heads(linear(n1, p.get(b + 'attn.wq') as tf.Tensor2D, p.get(b + 'attn.bq') as tf.Tensor1D)), cos, sin);
+    const k = applyRope(heads(linear(n1, p.get(b + 'attn.wk') as tf.Tensor2D, p.get(b + 'attn.bk') as tf.Tensor1D)), cos, sin);
+    const v = heads(linear(n1, p.get(b + 'attn.wv') as tf.Tensor2D, p.get(b + 'attn.bv') as tf.Tensor1D));
+    const scores = tf.add(tf.mul(bmm4(q, tf.transpose(k, [0, 1, 3, 2]) as tf.Tensor4D), 1 / Math.sqrt(dh)), mask);
+    const o = tf.transpose(bmm4(tf.softmax(scores) as tf.Tensor4D, v), [0, 2, 1, 3]).reshape([B, L, d]);
+    h = tf.add(h, linear(o, p.get(b + 'attn.wo') as tf.Tensor2D));
+    const n2 = rmsNorm(h, p.get(b + 'ln2') as tf.Tensor1D, cfg.rmsEps);
+    const gate = silu(linear(n2, p.get(b + 'mlp.gate') as tf.Tensor2D));
+    const up = linear(n2, p.get(b + 'mlp.up') as tf.Tensor2D);
+    h = tf.add(h, linear(tf.mul(gate, up), p.get(b + 'mlp.down') as tf.Tensor2D));
+  }
+  const out = rmsNorm(h, p.get('lm.norm') as tf.Tensor1D, cfg.rmsEps).reshape([B * L, d]) as tf.Tensor2D;
+  const head = cfg.tieEmbeddings ? (tf.transpose(p.get('lm.embed')) as tf.Tensor2D) : (p.get('lm.head') as tf.Tensor2D);
+  return matMul2d(out, head);
+}

@@ -1,0 +1,106 @@
+/**
+ * Everything a pipeline needs from the data: the tokenizer, the four LLaVA-format splits (built-in
+ * world generated on first use, or the user's files), encoded training sets and a decoded-image
+ * patch cache. One loader serves the world and real LLaVA-format data.
+ */
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { ExperimentConfig } from '../config/types';
+import { generateWorld, KdTokenizer, loadImage, loadLlavaFile, type LlavaSample } from '../data';
+import { encodeCaption, encodeConversation, encodeText, patchify, type EncodeOptions } from '../data/encode';
+import type { EncodedSample } from '../models/batch';
+import { numPatches, patchDim } from '../models/vision';
+
+export interface DataBundle {
+  tokenizer: KdTokenizer;
+  captions: LlavaSample[];
+  instructions: LlavaSample[];
+  val: LlavaSample[];
+  test: LlavaSample[];
+  np: number;
+  patchDim: number;
+  encodeOptions: EncodeOptions;
+  /** Encoded training sets, built on first use. */
+  encoded(kind: 'captions' | 'instructions' | 'text'): EncodedSample[];
+  /** Adds image patches to an encoded sample of `s` (cached per image path). */
+  withPatches(e: EncodedSample, s: LlavaSample): EncodedSample;
+  /** Paths of the data files, for the log. */
+  files: Record<string, string>;
+}
+
+/** Resolves a path of the config relative to the experiment file's folder. */
+export function resolveDataPath(experimentFile: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(dirname(experimentFile), p);
+}
+
+export function loadData(cfg: ExperimentConfig, experimentFile: string, log: (m: string) => void): DataBundle {
+  const d = cfg.data;
+  let files: Record<string, string>;
+  if (d.source === 'world') {
+    const dir = resolveDataPath(experimentFile, d.worldDir);
+    const t0 = Date.now();
+    generateWorld(d.world, dir, { extraTexts: d.systemPrompt ? [d.systemPrompt] : [] });
+    log(`world ready in ${dir} (${Date.now() - t0} ms)`);
+    files = {
+      captions: resolve(dir, 'captions.json'),
+      instructions: resolve(dir, 'instruct.json'),
+      val: resolve(dir, 'val.json'),
+      test: resolve(dir, 'test.json'),
+      tokenizer: resolve(dir, 'tokenizer.json'),
+      imageFolder: dir,
+    };
+  } else {
+    files = {
+      captions: resolveDataPath(experimentFile, d.captions),
+      instructions: resolveDataPath(experimentFile, d.instructions),
+      val: resolveDataPath(experimentFile, d.val),
+      test: resolveDataPath(experimentFile, d.test),
+      tokenizer: resolveDataPath(experimentFile, d.tokenizer),
+      imageFolder: resolveDataPath(experimentFile, d.imageFolder),
+    };
+  }
+  const tokenizer = KdTokenizer.fromFile(files.tokenizer);
+  const load = (f: string) => loadLlavaFile(f, files.imageFolder);
+  const captions = load(files.captions);
+  const instructions = load(files.instructions);
+  const val = load(files.val);
+  const test = load(files.test);
+  const np = numPatches(cfg.vision);
+  const pd = patchDim(cfg.vision);
+  const encodeOptions: EncodeOptions = { tokenizer, np, maxLength: d.maxLength, systemPrompt: d.systemPrompt };
+  const patchCache = new Map<string, Float32Array>();
+  const withPatches = (e: EncodedSample, s: LlavaSample): EncodedSample => {
+    if (e.visualStart < 0 || !s.image) return e;
+    let p = patchCache.get(s.image);
+    if (!p) {
+      p = patchify(loadImage(s.image, cfg.vision.imageSize), cfg.vision.imageSize, cfg.vision.patchSize);
+      patchCache.set(s.image, p);
+    }
+    return { ...e, patches: p };
+  };
+  const cache = new Map<string, EncodedSample[]>();
+  const encoded = (kind: 'captions' | 'instructions' | 'text'): EncodedSample[] => {
+    let out = cache.get(kind);
+    if (!out) {
+      if (kind === 'captions') out = captions.map((s) => withPatches(encodeCaption(s, encodeOptions), s));
+      else if (kind === 'instructions') out = instructions.map((s) => withPatches(encodeConversation(s, encodeOptions), s));
+      else out = textCorpus(captions, instructions, encodeOptions);
+      cache.set(kind, out);
+    }
+    return out;
+  };
+  return { tokenizer, captions, instructions, val, test, np, patchDim: pd, encodeOptions, encoded, withPatches, files };
+}
+
+/** Text-only corpus for LM pre-training: captions and the conversations' text, images removed. */
+function textCorpus(captions: LlavaSample[], instructions: LlavaSample[], o: EncodeOptions): EncodedSample[] {
+  const out: EncodedSample[] = [];
+  for (const s of captions) {
+    const cap = s.conversations.find((c) => c.from === 'gpt')?.value;
+    if (cap) out.push(encodeText(s.id, cap, o));
+  }
+  for (const s of instructions) {
+    const turns = s.conversations.map((c) => (c.from === 'human' ? 'USER: ' : 'ASSISTANT: ') + c.value.replace('<image>', '').trim());
+    out.push(encodeText(s.id, turns.join(' '), o));
+  }
+  return out;
+}

@@ -1,0 +1,289 @@
+/**
+ * Runs the stages of one run folder: builds or loads each stage's models, trains with AdamW and
+ * the cosine schedule, logs every loss term, evaluates, writes samples and checkpoints, and
+ * stops gracefully (resumable) when asked. Owns the run folder's status.json.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentConfig } from '../config/types';
+import type { LossTerm, MetricsLine, RunState, RunStatus, TrainerEvent } from '../../common/runFormat';
+import { RunWriter } from '../io/runDir';
+import { buildBatch, disposeBatch, type EncodedSample } from '../models/batch';
+import { Mllm } from '../models/mllm';
+import { cachedTensorCount } from '../models/qwen2';
+import { VisionEncoder, numPatches } from '../models/vision';
+import { mulberry32, randomNormal, type TensorData } from '../nn/params';
+import { Sampler } from '../data/encode';
+import { AdamW, cosineLr } from './adamw';
+import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
+import type { DataBundle } from './data';
+import { evaluate, firstQa, generateAnswers } from './evaluate';
+import { trainableModules, visionCheckpoint, type StagePlan } from './plan';
+import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult } from './step';
+
+export interface RunContext {
+  cfg: ExperimentConfig;
+  experimentFile: string;
+  data: DataBundle;
+  writer: RunWriter;
+  stages: StagePlan[];
+  /** Other run folders whose checkpoints may serve as stage inputs (`--from`). */
+  fromDirs: string[];
+  emit: (e: TrainerEvent) => void;
+  log: (m: string) => void;
+  stop: { requested: boolean };
+  /** Stages already done (resume) and the in-stage resume checkpoint, if any. */
+  completed: string[];
+  resume?: LoadedCheckpoint;
+}
+
+export class StopRequested extends Error {}
+
+/** Finds `<name>.safetensors` in this run or a --from run. */
+export function findCheckpoint(ctx: Pick<RunContext, 'writer' | 'fromDirs'>, name: string, neededBy: string): string {
+  const dirs = [ctx.writer.dir, ...ctx.fromDirs];
+  for (const d of dirs) {
+    const p = join(d, 'checkpoints', `${name}.safetensors`);
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`stage ${neededBy} needs checkpoint '${name}.safetensors', found in none of: ${dirs.map((d) => join(d, 'checkpoints')).join(', ')}. Run the stage that writes it first, or pass --from <run folder> holding it.`);
+}
+
+function buildVision(ctx: RunContext, neededBy: string): VisionEncoder {
+  const v = new VisionEncoder(ctx.cfg.vision, ctx.cfg.seed * 1000 + 1);
+  const name = visionCheckpoint(ctx.cfg);
+  if (name) {
+    const path = findCheckpoint(ctx, name, neededBy);
+    v.params.load(loadCheckpoint(path).group('vision.'), path);
+  }
+  return v;
+}
+
+function buildModel(ctx: RunContext, which: 'teacher' | 'student', init: string | null, neededBy: string, seedOffset: number): Mllm {
+  const m = new Mllm(ctx.cfg[which], ctx.cfg.vision.dim, ctx.data.tokenizer.vocabSize, ctx.cfg.seed * 1000 + seedOffset);
+  if (init) {
+    const path = findCheckpoint(ctx, init, neededBy);
+    const ck = loadCheckpoint(path);
+    m.params.load(ck.tensors, path);
+  }
+  return m;
+}
+
+/** Runs every stage of ctx.stages not yet completed. Returns the final state. */
+export async function runStages(ctx: RunContext): Promise<RunState> {
+  const totalAll = ctx.stages.reduce((s, st) => s + ctx.cfg.stages[st.kind].steps, 0);
+  let globalBase = ctx.stages.filter((s) => ctx.completed.includes(s.id)).reduce((s, st) => s + ctx.cfg.stages[st.kind].steps, 0);
+  for (const stage of ctx.stages) {
+    if (ctx.completed.includes(stage.id)) continue;
+    const resume = ctx.resume && ctx.resume.meta.stage === stage.id ? ctx.resume : undefined;
+    const state = await runStage(ctx, stage, globalBase, totalAll, resume);
+    if (state === 'stopped') return 'stopped';
+    ctx.completed.push(stage.id);
+    globalBase += ctx.cfg.stages[stage.kind].steps;
+    ctx.writer.updateStatus({ completedStages: [...ctx.completed] });
+  }
+  return 'completed';
+}
+
+async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, globalTotal: number, resume?: LoadedCheckpoint): Promise<RunState> {
+  const { cfg, data, writer } = ctx;
+  const sc = cfg.stages[stage.kind];
+  const total = sc.steps;
+  const perStep = sc.batchSize * sc.gradAccum;
+  ctx.emit({ event: 'stage-start', stage: stage.id, totalSteps: total });
+  ctx.log(`stage ${stage.id}: ${total} steps, batch ${sc.batchSize}x${sc.gradAccum}, lr ${sc.optimizer.lr}${resume ? `, resuming at step ${resume.meta.step}` : ''}`);
+  writer.updateStatus({ stage: stage.id, step: resume?.meta.step ?? 0, totalSteps: total, globalStep: globalBase + (resume?.meta.step ?? 0), globalTotalSteps: globalTotal });
+
+  // ---- models -----------------------------------------------------------------------------
+  let vision: VisionEncoder;
+  let student: Mllm | null = null;
+  let teacher: Mllm | null = null;
+  let head: { w: tf.Variable; b: tf.Variable } | null = null;
+  const trainable = new Map<string, tf.Variable>();
+  const modules = trainableModules(stage.kind);
+  if (stage.kind === 'vision') {
+    vision = new VisionEncoder(cfg.vision, cfg.seed * 1000 + 1);
+    const V = data.tokenizer.vocabSize;
+    const rand = mulberry32(cfg.seed * 1000 + 7);
+    const din = numPatches(cfg.vision) * cfg.vision.dim;
+    head = tf.tidy(() => ({
+      w: tf.variable(tf.tensor(randomNormal(din * V, 1 / Math.sqrt(din), rand), [din, V])),
+      b: tf.variable(tf.zeros([V])),
+    }));
+    for (const n of vision.params.names()) trainable.set(`vision.${n}`, vision.params.get(n));
+    trainable.set('head.w', head.w);
+    trainable.set('head.b', head.b);
+  } else {
+    vision = buildVision(ctx, stage.id);
+    student = buildModel(ctx, stage.model!, stage.init, stage.id, stage.model === 'teacher' ? 2 : 3);
+    for (const n of student.params.names(modules.map((m) => m + '.'))) trainable.set(n, student.params.get(n));
+    if (stage.teacher) teacher = buildModel(ctx, 'teacher', stage.teacher, stage.id, 2);
+  }
+  if (resume) {
+    if (stage.kind === 'vision') {
+      vision.params.load(resume.group('vision.'), 'resume checkpoint');
+      tf.tidy(() => {
+        head!.w.assign(tf.tensor(resume.tensors['head.w'].data as Float32Array, head!.w.shape));
+        head!.b.assign(tf.tensor(resume.tensors['head.b'].data as Float32Array, head!.b.shape));
+      });
+    } else {
+      student!.params.load(resume.tensors, 'resume checkpoint');
+    }
+  }
+  const optimizer = new AdamW(sc.optimizer);
+  if (resume) optimizer.import(resume.group('optim.'), resume.meta.optimizerT ?? 0);
+
+  // ---- data -------------------------------------------------------------------------------
+  const setKind = stage.kind === 'lm' ? 'text' : stage.kind === 'sft' || stage.kind === 'dft' ? 'instructions' : 'captions';
+  const set: EncodedSample[] = data.encoded(setKind);
+  if (!set.length) throw new Error(`stage ${stage.id}: the ${setKind} data set is empty`);
+  const sampler = new Sampler(set.length, cfg.seed * 7919 + hash(stage.id));
+  let visionLabels: ((idx: number[]) => tf.Tensor2D) | null = null;
+  if (stage.kind === 'vision') {
+    const V = data.tokenizer.vocabSize;
+    visionLabels = (idx) => {
+      const a = new Float32Array(idx.length * V);
+      idx.forEach((i, r) => { set[i].tokens.forEach((t, j) => { if (set[i].isLabel[j] && t !== data.tokenizer.eosId) a[r * V + t] = 1; }); });
+      return tf.tensor2d(a, [idx.length, V]);
+    };
+  }
+  const teacherSource = teacher ? new OnlineTeacher(teacher) : null;
+
+  // ---- eval helpers -----------------------------------------------------------------------
+  const evalsQa = stage.kind === 'sft' || stage.kind === 'dft';
+  const valSet = cfg.eval.valQuestions > 0 ? data.val.slice(0, cfg.eval.valQuestions) : data.val;
+  const sampleSet = data.val.slice(0, cfg.eval.samples);
+  let teacherAnswers: string[] | undefined;
+  const runEval = (step: number) => {
+    if (!student || !evalsQa) return;
+    const t0 = Date.now();
+    const r = evaluate(student, vision, data, valSet, cfg.eval.maxNewTokens);
+    const line = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, split: 'val' as const, model: stage.track, accuracy: r.accuracy, byType: r.byType, n: r.n };
+    writer.appendEval(line);
+    ctx.emit({ event: 'eval', ...line });
+    if (teacher && !teacherAnswers) teacherAnswers = generateAnswers(teacher, vision, data, sampleSet, cfg.eval.maxNewTokens);
+    const answers = r.answers.slice(0, sampleSet.length);
+    const extra = sampleSet.length > answers.length ? evaluate(student, vision, data, sampleSet.slice(answers.length), cfg.eval.maxNewTokens).answers : [];
+    for (const [i, a] of [...answers, ...extra].entries()) {
+      const s = { time: line.time, stage: stage.id, step, globalStep: line.globalStep, id: a.sample.id, image: a.sample.image ?? '', type: a.sample.type ?? 'other', question: a.question, groundTruth: a.truth, answer: a.answer, teacherAnswer: teacherAnswers?.[i], correct: a.correct };
+      writer.appendSample(s);
+      ctx.emit({ event: 'sample', ...s });
+    }
+    ctx.log(`eval ${stage.id} step ${step}: val accuracy ${(r.accuracy * 100).toFixed(1)}% (${r.n} questions, ${Date.now() - t0} ms)`);
+  };
+
+  // ---- checkpoints ------------------------------------------------------------------------
+  const modelTensors = () => (stage.kind === 'vision'
+    ? { ...vision.params.export('vision.'), 'head.w': exportVar(head!.w), 'head.b': exportVar(head!.b) }
+    : { ...vision.params.export('vision.'), ...student!.params.export() });
+  const saveResume = (step: number) => {
+    const opt = optimizer.export();
+    const tensors: Record<string, TensorData> = { ...modelTensors() };
+    for (const [n, t] of Object.entries(opt.tensors)) tensors[`optim.${n}`] = t;
+    const path = writer.checkpointPath('resume');
+    saveCheckpoint(path, tensors, { kind: 'resume', stage: stage.id, step, optimizerT: opt.t, cursor: step * perStep, completedStages: [...ctx.completed], track: stage.track, config: cfg, experimentFile: ctx.experimentFile });
+    ctx.emit({ event: 'checkpoint', stage: stage.id, step, path });
+  };
+
+  // ---- loop -------------------------------------------------------------------------------
+  let step = resume?.meta.step ?? 0;
+  const weights = stage.kind === 'dpt' || stage.kind === 'dft' ? sc.loss : { ...sc.loss, res: 0, vis: 0, rel: 0 };
+  const activeWeights: Partial<Record<LossTerm, number>> = stage.kind === 'vision' ? { task: 1 } : { ce: weights.ce };
+  if (teacher) for (const k of ['res', 'vis', 'rel'] as const) if (weights[k] !== 0) activeWeights[k] = weights[k];
+  const times: number[] = [];
+  try {
+    while (step < total) {
+      if (ctx.stop.requested) { saveResume(step); return 'stopped'; }
+      const t0 = performance.now();
+      const lr = cosineLr(step, total, sc.optimizer.lr, sc.warmupRatio, sc.minLrRatio);
+      const sums: Partial<Record<LossTerm | 'total', number>> = {};
+      let grads: Map<string, tf.Tensor> | null = null;
+      for (let a = 0; a < sc.gradAccum; a++) {
+        const idx = sampler.take(step * perStep + a * sc.batchSize, sc.batchSize);
+        const batch = buildBatch(idx.map((i) => set[i]), data.np, data.patchDim, data.tokenizer.padId);
+        let r: StepResult;
+        try {
+          if (stage.kind === 'vision') {
+            const labels = visionLabels!(idx);
+            r = visionLossAndGrads(batch.patches!, labels, vision, head!, trainable);
+            labels.dispose();
+          } else {
+            r = mllmLossAndGrads(batch, vision, student!, teacherSource, [...trainable.keys()], weights, cfg.distill);
+          }
+        } finally {
+          disposeBatch(batch);
+        }
+        for (const [k, v] of Object.entries(r.terms)) sums[k as LossTerm] = (sums[k as LossTerm] ?? 0) + v / sc.gradAccum;
+        if (!grads) grads = r.grads;
+        else for (const [n, g] of r.grads) { const s = tf.add(grads.get(n)!, g); grads.get(n)!.dispose(); g.dispose(); grads.set(n, s); }
+      }
+      for (const [k, v] of Object.entries(sums)) {
+        if (!Number.isFinite(v)) throw new Error(`non-finite loss at stage ${stage.id} step ${step + 1}: term '${k}' = ${v}`);
+      }
+      if (sc.gradAccum > 1) for (const [n, g] of grads!) { grads!.set(n, tf.div(g, sc.gradAccum)); g.dispose(); }
+      const gradNorm = optimizer.step(trainable, grads!, lr, sc.clipNorm);
+      tf.dispose([...grads!.values()]);
+      step++;
+      const dt = (performance.now() - t0) / 1000;
+      times.push(dt);
+      if (times.length > 20) times.shift();
+      if (step % sc.logEvery === 0 || step === 1 || step === total) {
+        const avg = times.reduce((a, b) => a + b, 0) / times.length;
+        const remainingThisStage = (total - step) * avg;
+        const loss = { total: sums.total! } as MetricsLine['loss'];
+        const weighted: MetricsLine['weighted'] = {};
+        for (const k of Object.keys(activeWeights) as LossTerm[]) {
+          if (sums[k] === undefined) continue;
+          loss[k] = sums[k];
+          weighted[k] = sums[k]! * activeWeights[k]!;
+        }
+        const line: MetricsLine = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, lr, loss, weighted, weights: activeWeights, gradNorm, samplesPerSec: perStep / avg, numTensors: tf.memory().numTensors - cachedTensorCount() };
+        writer.appendMetrics(line);
+        const etaSeconds = Math.round(remainingThisStage + (globalTotal - globalBase - total) * avg);
+        writer.updateStatus({ step, globalStep: globalBase + step, etaSeconds });
+        ctx.emit({ event: 'step', ...line, totalSteps: total, etaSeconds });
+      }
+      if (evalsQa && step % sc.evalEvery === 0 && step < total) runEval(step);
+      if (step % sc.checkpointEvery === 0 && step < total) saveResume(step);
+      await new Promise((r) => setImmediate(r)); // let signal handlers run
+    }
+    if (evalsQa) runEval(step);
+    const out = writer.checkpointPath(stage.output);
+    const tensors = stage.kind === 'vision' ? vision.params.export('vision.') : modelTensors();
+    saveCheckpoint(out, tensors, { kind: 'final', stage: stage.id, step, track: stage.track, config: cfg, experimentFile: ctx.experimentFile });
+    ctx.emit({ event: 'stage-done', stage: stage.id, step, checkpoint: out });
+    ctx.log(`stage ${stage.id} done: ${out}`);
+    if (stage.endsTrack && student) testEval(ctx, stage, student, vision, globalBase + step, step);
+    return 'completed';
+  } finally {
+    vision.params.dispose();
+    student?.dispose();
+    teacher?.dispose();
+    if (head) tf.dispose([head.w, head.b]);
+    optimizer.dispose();
+  }
+}
+
+function testEval(ctx: RunContext, stage: StagePlan, model: Mllm, vision: VisionEncoder, globalStep: number, step: number): void {
+  const r = evaluate(model, vision, ctx.data, ctx.data.test, ctx.cfg.eval.maxNewTokens);
+  const line = { time: new Date().toISOString(), stage: stage.id, step, globalStep, split: 'test' as const, model: stage.track, accuracy: r.accuracy, byType: r.byType, n: r.n };
+  ctx.writer.appendEval(line);
+  ctx.emit({ event: 'eval', ...line });
+  const prev = ctx.writer.status?.accuracy ?? {};
+  ctx.writer.updateStatus({ accuracy: { ...prev, [stage.track]: r.accuracy } });
+  ctx.log(`test ${stage.track}: accuracy ${(r.accuracy * 100).toFixed(1)}% on ${r.n} questions ${JSON.stringify(Object.fromEntries(Object.entries(r.byType).map(([k, v]) => [k, +(v * 100).toFixed(1)])))}`);
+}
+
+function exportVar(v: tf.Variable) {
+  return { dtype: 'F32' as const, shape: v.shape, data: v.dataSync() as Float32Array };
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+export { firstQa };
+export type { RunStatus };
