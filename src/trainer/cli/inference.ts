@@ -19,7 +19,12 @@ import { InputError } from './runCommand';
 function loadModel(checkpoint: string, tokenizerPath?: string) {
   const path = resolve(checkpoint);
   if (!existsSync(path)) throw new InputError(`${path}: checkpoint not found`);
-  const ck = loadCheckpoint(path);
+  let ck;
+  try {
+    ck = loadCheckpoint(path);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
   const cfg = ck.meta.config;
   if (ck.meta.track === 'vision') throw new InputError(`${path}: a vision-encoder checkpoint cannot answer questions; use a teacher/baseline/kd checkpoint`);
   const tokFile = tokenizerPath ? resolve(tokenizerPath)
@@ -45,8 +50,8 @@ function loadModel(checkpoint: string, tokenizerPath?: string) {
 }
 
 export async function evalCommand(checkpoint: string, dataFile: string, opts: { imageFolder?: string; tokenizer?: string; backend: BackendName; json: boolean }): Promise<number> {
+  await initBackend(opts.backend); // before loadModel: tensors must be created on the chosen backend
   const { vision, model, data, cfg, ck } = loadModel(checkpoint, opts.tokenizer);
-  await initBackend(opts.backend);
   const file = resolve(dataFile);
   const samples = loadLlavaFile(file, opts.imageFolder ? resolve(opts.imageFolder) : resolve(file, '..'));
   const r = evaluate(model, vision, data, samples, cfg.eval.maxNewTokens);
@@ -60,8 +65,8 @@ export async function evalCommand(checkpoint: string, dataFile: string, opts: { 
 }
 
 export async function askCommand(checkpoint: string, image: string, question: string, opts: { tokenizer?: string; backend: BackendName }): Promise<number> {
+  await initBackend(opts.backend); // before loadModel: tensors must be created on the chosen backend
   const { vision, model, data, cfg } = loadModel(checkpoint, opts.tokenizer);
-  await initBackend(opts.backend);
   const img = resolve(image);
   if (!existsSync(img)) throw new InputError(`${img}: image not found`);
   const sample: LlavaSample = { id: 'ask', image: img, conversations: [{ from: 'human', value: `<image>\n${question}` }, { from: 'gpt', value: '' }] };

@@ -137,8 +137,8 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
   try {
     const state = await runStages({ cfg: p.cfg, experimentFile: p.experimentFile, data, writer, stages: p.plan, fromDirs: p.fromDirs, emit: out.emit, log: out.log, stop, completed, resume });
     const final = writer.updateStatus({ state, endedAt: new Date().toISOString(), etaSeconds: undefined });
-    out.emit({ event: 'finished', state, runDir: dir, accuracy: final.accuracy });
     out.log(`run ${runId} ${state}; tensors alive: ${tf.memory().numTensors}`);
+    out.emit({ event: 'finished', state, runDir: dir, accuracy: final.accuracy });
     out.close();
     return state === 'stopped' ? 130 : 0;
   } catch (e) {

@@ -274,7 +274,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
           description: 'The procedural world (used when source = world).',
           fields: {
             seed: int(0, 'Seed of the procedural world generator.', { min: 0 }),
-            imageSize: int(32, 'Image side in pixels (square RGB). Must equal vision.imageSize.', { min: 8 }),
+            imageSize: int(48, 'Image side in pixels (square RGB). Must equal vision.imageSize.', { min: 8 }),
             trainImages: int(3000, 'Images of the train split. Every image gets one caption and several instruction conversations.', { min: 1 }),
             valImages: int(200, 'Images of the val split (evaluated during training).', { min: 1 }),
             testImages: int(400, 'Images of the test split (evaluated at the end of each track).', { min: 1 }),
@@ -297,8 +297,8 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
       type: 'object',
       description: 'The vision encoder (ViT), shared by teacher and student and frozen after its own pre-training.',
       fields: {
-        imageSize: int(32, 'Input image side in pixels. Must be divisible by patchSize (and equal data.world.imageSize for the world).', { min: 1 }),
-        patchSize: int(8, 'Patch side in pixels. Np = (imageSize / patchSize)² visual tokens (16 for 32 / 8).', { min: 1 }),
+        imageSize: int(48, 'Input image side in pixels. Must be divisible by patchSize (and equal data.world.imageSize for the world).', { min: 1 }),
+        patchSize: int(12, 'Patch side in pixels. Np = (imageSize / patchSize)² visual tokens (16 for 48 / 12).', { min: 1 }),
         dim: int(64, 'Hidden width of the encoder. Must be divisible by heads.', { min: 1 }),
         depth: int(3, 'Number of transformer blocks.', { min: 1 }),
         heads: int(4, 'Attention heads per block.', { min: 1 }),

@@ -3,7 +3,8 @@
  * world generated on first use, or the user's files), encoded training sets and a decoded-image
  * patch cache. One loader serves the world and real LLaVA-format data.
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { cellObjective, wordObjective, type VisionObjective } from './visionObjective';
 import type { ExperimentConfig } from '../config/types';
 import { generateWorld, KdTokenizer, loadImage, loadLlavaFile, type LlavaSample } from '../data';
 import { encodeCaption, encodeConversation, encodeText, patchify, type EncodeOptions } from '../data/encode';
@@ -23,6 +24,8 @@ export interface DataBundle {
   encoded(kind: 'captions' | 'instructions' | 'text'): EncodedSample[];
   /** Adds image patches to an encoded sample of `s` (cached per image path). */
   withPatches(e: EncodedSample, s: LlavaSample): EncodedSample;
+  /** Objective of the vision pre-training stage over encoded('captions'). */
+  visionObjective(): VisionObjective;
   /** Paths of the data files, for the log. */
   files: Record<string, string>;
 }
@@ -88,7 +91,12 @@ export function loadData(cfg: ExperimentConfig, experimentFile: string, log: (m:
     }
     return out;
   };
-  return { tokenizer, captions, instructions, val, test, np, patchDim: pd, encodeOptions, encoded, withPatches, files };
+  const visionObjective = (): VisionObjective => {
+    const set = encoded('captions');
+    const ids = captions.map((s) => (s.image ? basename(s.image).replace(/\.[a-z]+$/i, '') : null));
+    return (d.source === 'world' ? cellObjective(files.imageFolder, ids) : null) ?? wordObjective(set, tokenizer.vocabSize, tokenizer.eosId);
+  };
+  return { tokenizer, captions, instructions, val, test, np, patchDim: pd, encodeOptions, encoded, withPatches, visionObjective, files };
 }
 
 /** Text-only corpus for LM pre-training: captions and the conversations' text, images removed. */

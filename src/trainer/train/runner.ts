@@ -21,6 +21,7 @@ import type { DataBundle } from './data';
 import { evaluate, firstQa, generateAnswers } from './evaluate';
 import { trainableModules, visionCheckpoint, type StagePlan } from './plan';
 import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult } from './step';
+import type { VisionObjective } from './visionObjective';
 
 export interface RunContext {
   cfg: ExperimentConfig;
@@ -100,17 +101,20 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   let student: Mllm | null = null;
   let teacher: Mllm | null = null;
   let head: { w: tf.Variable; b: tf.Variable } | null = null;
+  let objective: VisionObjective | null = null;
   const trainable = new Map<string, tf.Variable>();
   const modules = trainableModules(stage.kind);
   if (stage.kind === 'vision') {
     vision = new VisionEncoder(cfg.vision, cfg.seed * 1000 + 1);
-    const V = data.tokenizer.vocabSize;
+    objective = data.visionObjective();
     const rand = mulberry32(cfg.seed * 1000 + 7);
     const din = numPatches(cfg.vision) * cfg.vision.dim;
+    const V = objective.outDim;
     head = tf.tidy(() => ({
-      w: tf.variable(tf.tensor(randomNormal(din * V, 1 / Math.sqrt(din), rand), [din, V])),
+      w: tf.variable(tf.tensor(randomNormal(din * V, 0.1 / Math.sqrt(din), rand), [din, V])),
       b: tf.variable(tf.zeros([V])),
     }));
+    ctx.log(`vision pre-training objective: ${objective.name} (${V} outputs)`);
     for (const n of vision.params.names()) trainable.set(`vision.${n}`, vision.params.get(n));
     trainable.set('head.w', head.w);
     trainable.set('head.b', head.b);
@@ -139,15 +143,6 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   const set: EncodedSample[] = data.encoded(setKind);
   if (!set.length) throw new Error(`stage ${stage.id}: the ${setKind} data set is empty`);
   const sampler = new Sampler(set.length, cfg.seed * 7919 + hash(stage.id));
-  let visionLabels: ((idx: number[]) => tf.Tensor2D) | null = null;
-  if (stage.kind === 'vision') {
-    const V = data.tokenizer.vocabSize;
-    visionLabels = (idx) => {
-      const a = new Float32Array(idx.length * V);
-      idx.forEach((i, r) => { set[i].tokens.forEach((t, j) => { if (set[i].isLabel[j] && t !== data.tokenizer.eosId) a[r * V + t] = 1; }); });
-      return tf.tensor2d(a, [idx.length, V]);
-    };
-  }
   const teacherSource = teacher ? new OnlineTeacher(teacher) : null;
 
   // ---- eval helpers -----------------------------------------------------------------------
@@ -205,8 +200,8 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
         let r: StepResult;
         try {
           if (stage.kind === 'vision') {
-            const labels = visionLabels!(idx);
-            r = visionLossAndGrads(batch.patches!, labels, vision, head!, trainable);
+            const labels = objective!.labels(idx);
+            r = visionLossAndGrads(batch.patches!, labels, vision, head!, objective!, trainable);
             labels.dispose();
           } else {
             r = mllmLossAndGrads(batch, vision, student!, teacherSource, [...trainable.keys()], weights, cfg.distill);
@@ -218,7 +213,8 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
         if (!grads) grads = r.grads;
         else for (const [n, g] of r.grads) { const s = tf.add(grads.get(n)!, g); grads.get(n)!.dispose(); g.dispose(); grads.set(n, s); }
       }
-      for (const [k, v] of Object.entries(sums)) {
+      // Name the offending term, not the total it poisons: check the terms first.
+      for (const [k, v] of Object.entries(sums).sort(([a], [b]) => Number(a === 'total') - Number(b === 'total'))) {
         if (!Number.isFinite(v)) throw new Error(`non-finite loss at stage ${stage.id} step ${step + 1}: term '${k}' = ${v}`);
       }
       if (sc.gradAccum > 1) for (const [n, g] of grads!) { grads!.set(n, tf.div(g, sc.gradAccum)); g.dispose(); }

@@ -9,6 +9,8 @@ import { kdLoss } from '../losses';
 import type { Batch } from '../models/batch';
 import type { Mllm } from '../models/mllm';
 import type { VisionEncoder } from '../models/vision';
+import { matMul2d } from '../nn/ops';
+import type { VisionObjective } from './visionObjective';
 import type { LossTerm } from '../../common/runFormat';
 
 /** Teacher outputs for a batch; an online teacher computes them, a cache could replay them. */
@@ -94,25 +96,24 @@ export function mllmLossAndGrads(
 }
 
 /**
- * Vision pre-training step: predict which caption words occur in the image (multi-label,
- * sigmoid BCE) from the last block's patch features through a linear head.
- * @param labels [B, V] multi-hot
+ * Vision pre-training step: the objective's loss on a linear head over the last block's
+ * flattened patch features.
+ * @param patches [B, Np, patchDim]  @param labels [B, outDim] from objective.labels()
  */
 export function visionLossAndGrads(
   patches: tf.Tensor3D,
   labels: tf.Tensor2D,
   vision: VisionEncoder,
   head: { w: tf.Variable; b: tf.Variable },
+  objective: VisionObjective,
   trainable: Map<string, tf.Variable>,
 ): StepResult {
   const names = [...trainable.keys()];
   const { value, grads } = tf.variableGrads(() => {
     const f = vision.forward(patches, vision.cfg.depth);
     const [B, Np, d] = f.shape;
-    const logits = tf.add(tf.matMul(f.reshape([B, Np * d]), head.w), head.b);
-    // Stable BCE with logits: max(x,0) − x·y + log(1 + exp(−|x|)), summed over words, mean over images.
-    const bce = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, labels)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
-    return tf.mean(tf.sum(bce, 1)) as tf.Scalar;
+    const logits = tf.add(matMul2d(f.reshape([B, Np * d]) as tf.Tensor2D, head.w as tf.Tensor2D), head.b) as tf.Tensor2D;
+    return objective.loss(logits, labels);
   }, names.map((n) => trainable.get(n)!));
   const total = value.dataSync()[0];
   value.dispose();

@@ -1,0 +1,210 @@
+/**
+ * Bad input to the built CLI: invalid experiment configs, unknown --stages, --from a folder that
+ * is not a run, broken LLaVA data (malformed record, missing image, malformed JSONL line) all exit
+ * 2 naming the file/field/line and write nothing; a truncated or foreign checkpoint given to
+ * `eval` is a clear error naming the file; a non-finite loss fails the run (exit 1) naming the
+ * stage, step and term, with the metrics written so far intact.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { MetricsLine, RunStatus } from '../src/common/runFormat';
+import { presetConfig } from '../src/trainer/config';
+import { generateWorld, KdTokenizer } from '../src/trainer/data';
+import { Mllm } from '../src/trainer/models/mllm';
+import { VisionEncoder } from '../src/trainer/models/vision';
+import { saveCheckpoint } from '../src/trainer/train/checkpoint';
+import { cleanupTmp, explain, readJson, readJsonlStrict, runCli, runDirs, tmpDir, writeExperiment } from './helpers/cli';
+
+let dataDir: string;
+let worldDir: string;
+
+before(() => {
+  dataDir = tmpDir('badinput-data');
+  worldDir = path.join(dataDir, 'world');
+  const cfg = presetConfig('tiny');
+  generateWorld(cfg.data.world, worldDir, { extraTexts: [cfg.data.systemPrompt] });
+});
+after(cleanupTmp);
+
+/** A fresh experiment folder holding only kd-experiment.json. */
+function experiment(exp: unknown): { dir: string; file: string } {
+  const dir = tmpDir('badinput');
+  return { dir, file: writeExperiment(dir, exp) };
+}
+
+function assertNothingWritten(dir: string): void {
+  assert.deepEqual(fs.readdirSync(dir), ['kd-experiment.json'], `files were written to ${dir}`);
+}
+
+// ------------------------------------------------------------------------------ configs and flags
+
+test('unknown config key: exit 2, message names the JSON path, line and a suggestion; nothing written', async () => {
+  const { dir, file } = experiment({ preset: 'tiny', stages: { sft: { optimizer: { lrr: 0.1 } } } });
+  const r = await runCli(['run', file, '--backend', 'wasm']);
+  assert.equal(r.code, 2, explain(r));
+  assert.match(r.stderr, /stages\.sft\.optimizer\.lrr/);
+  assert.match(r.stderr, /did you mean "lr"\?/);
+  assert.ok(r.stderr.includes(`${file}:`), 'message names the file');
+  assert.equal(r.stdout, '');
+  assertNothingWritten(dir);
+});
+
+test('wrong type (--json): exit 2, one error event naming the field and the expected type; nothing written', async () => {
+  const { dir, file } = experiment({ preset: 'tiny', seed: 'abc' });
+  const r = await runCli(['run', file, '--json', '--backend', 'wasm']);
+  assert.equal(r.code, 2, explain(r));
+  assert.equal(r.lines.length, 1, r.stdout);
+  const e = JSON.parse(r.lines[0]) as { event: string; message: string };
+  assert.equal(e.event, 'error');
+  assert.match(e.message, /seed: expected integer/);
+  assert.match(e.message, /"abc" \(a string\)/);
+  assertNothingWritten(dir);
+});
+
+test('bad preset: exit 2 with the list of presets and a suggestion; nothing written', async () => {
+  const { dir, file } = experiment({ preset: 'tinyy' });
+  const r = await runCli(['run', file, '--backend', 'wasm']);
+  assert.equal(r.code, 2, explain(r));
+  assert.match(r.stderr, /preset: expected one of .*"tiny"/);
+  assert.match(r.stderr, /did you mean "tiny"\?/);
+  assertNothingWritten(dir);
+});
+
+test('--stages nonsense and --from a non-run folder: exit 2, nothing written', async () => {
+  const { dir, file } = experiment({ preset: 'tiny', data: { worldDir } });
+  const s = await runCli(['run', file, '--backend', 'wasm', '--stages', 'kd/dft,nonsense']);
+  assert.equal(s.code, 2, explain(s));
+  assert.match(s.stderr, /--stages: unknown stage 'nonsense'/);
+  assert.match(s.stderr, /vision\/vision, teacher\/lm/);
+  const notRun = tmpDir('badinput-notrun');
+  fs.writeFileSync(path.join(notRun, 'status.json'), '{}');
+  const f = await runCli(['run', file, '--backend', 'wasm', '--stages', 'kd', '--from', notRun]);
+  assert.equal(f.code, 2, explain(f));
+  assert.ok(f.stderr.includes(`--from ${notRun}: not a run folder`), f.stderr);
+  assertNothingWritten(dir);
+});
+
+// ------------------------------------------------------------------------------ LLaVA data
+
+/** A llava-source experiment over the generated world's files, with some files replaced. */
+function llavaExperiment(replace: Partial<Record<'captions' | 'instructions' | 'val' | 'test', string>>): { dir: string; file: string } {
+  return experiment({
+    preset: 'tiny',
+    data: {
+      source: 'llava',
+      captions: replace.captions ?? path.join(worldDir, 'captions.json'),
+      instructions: replace.instructions ?? path.join(worldDir, 'instruct.json'),
+      val: replace.val ?? path.join(worldDir, 'val.json'),
+      test: replace.test ?? path.join(worldDir, 'test.json'),
+      imageFolder: worldDir,
+      tokenizer: path.join(worldDir, 'tokenizer.json'),
+    },
+  });
+}
+
+const records = (name: string) => JSON.parse(fs.readFileSync(path.join(worldDir, name), 'utf8')) as Record<string, unknown>[];
+
+test('llava data, malformed record: exit 2 naming file, record and field; no run folder', async () => {
+  const recs = records('val.json');
+  recs[3] = { ...recs[3], conversations: 'oops' };
+  const bad = path.join(dataDir, 'bad-val.json');
+  fs.writeFileSync(bad, JSON.stringify(recs, null, 1));
+  const { dir, file } = llavaExperiment({ val: bad });
+  const r = await runCli(['run', file, '--backend', 'wasm']);
+  assert.equal(r.code, 2, explain(r));
+  assert.ok(r.stderr.includes(`${bad}: record 3: conversations must be an array`), r.stderr);
+  assertNothingWritten(dir);
+});
+
+test('llava data, missing image: exit 2 naming file, record, id and the image; no run folder', async () => {
+  const recs = records('test.json');
+  recs[2] = { ...recs[2], image: 'images/test/nope.png' };
+  const bad = path.join(dataDir, 'bad-test.json');
+  fs.writeFileSync(bad, JSON.stringify(recs));
+  const { dir, file } = llavaExperiment({ test: bad });
+  const r = await runCli(['run', file, '--json', '--backend', 'wasm']);
+  assert.equal(r.code, 2, explain(r));
+  const err = r.lines.map((l) => JSON.parse(l) as { event: string; message?: string }).filter((e) => e.event === 'error');
+  assert.equal(err.length, 1);
+  assert.ok(err[0].message!.startsWith(`${bad}: record 2 (id ${String(recs[2].id)}): image "images/test/nope.png" not found`), err[0].message);
+  assertNothingWritten(dir);
+});
+
+test('llava data, malformed JSONL line: exit 2 naming file and line; no run folder', async () => {
+  const lines = records('instruct.json').map((r) => JSON.stringify(r));
+  lines[2] = '{"id": "broken", "conversations": [';
+  const bad = path.join(dataDir, 'bad-instruct.jsonl');
+  fs.writeFileSync(bad, lines.join('\n') + '\n');
+  const { dir, file } = llavaExperiment({ instructions: bad });
+  const r = await runCli(['run', file, '--backend', 'wasm']);
+  assert.equal(r.code, 2, explain(r));
+  assert.ok(r.stderr.includes(`${bad}: line 3 (record 2): invalid JSON`), r.stderr);
+  assertNothingWritten(dir);
+});
+
+// ------------------------------------------------------------------------------ checkpoints
+
+test('eval: a truncated or foreign checkpoint is a clear error naming the file (exit 2); the intact one evaluates', async () => {
+  await tf.setBackend('cpu');
+  const cfg = presetConfig('tiny');
+  cfg.data.worldDir = 'world';
+  const vocab = KdTokenizer.fromFile(path.join(worldDir, 'tokenizer.json')).vocabSize;
+  const vision = new VisionEncoder(cfg.vision, 1);
+  const model = new Mllm(cfg.student, cfg.vision.dim, vocab, 2);
+  const good = path.join(dataDir, 'kd-dft.safetensors');
+  saveCheckpoint(good, { ...vision.params.export('vision.'), ...model.params.export() }, { kind: 'final', stage: 'kd/dft', step: 0, track: 'kd', config: cfg, experimentFile: path.join(dataDir, 'kd-experiment.json') });
+  vision.params.dispose();
+  model.dispose();
+  const valFile = path.join(worldDir, 'val.json');
+
+  const ok = await runCli(['eval', good, '--data', valFile, '--json', '--backend', 'wasm']);
+  assert.equal(ok.code, 0, explain(ok));
+  const res = JSON.parse(ok.lines[0]) as { n: number; accuracy: number };
+  assert.equal(res.n, records('val.json').length);
+  assert.ok(res.accuracy >= 0 && res.accuracy <= 1);
+
+  const bytes = fs.readFileSync(good);
+  const truncated = path.join(dataDir, 'truncated.safetensors');
+  fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const t = await runCli(['eval', truncated, '--data', valFile, '--backend', 'wasm']);
+  assert.equal(t.code, 2, explain(t));
+  assert.ok(t.stderr.includes(truncated), `message does not name the file: ${t.stderr}`);
+  assert.match(t.stderr, /truncated/);
+
+  const foreign = path.join(dataDir, 'foreign.safetensors');
+  fs.writeFileSync(foreign, 'this is not a safetensors file at all');
+  const f = await runCli(['eval', foreign, '--data', valFile, '--json', '--backend', 'wasm']);
+  assert.equal(f.code, 2, explain(f));
+  const fe = JSON.parse(f.lines[f.lines.length - 1]) as { event: string; message: string };
+  assert.equal(fe.event, 'error');
+  assert.ok(fe.message.includes(foreign), fe.message);
+});
+
+// ------------------------------------------------------------------------------ non-finite loss
+
+test('non-finite loss (lr 1e30): run fails (exit 1) naming stage, step and term; metrics so far intact', async () => {
+  const { dir, file } = experiment({ preset: 'tiny', data: { worldDir }, stages: { vision: { optimizer: { lr: 1e30 } } } });
+  const r = await runCli(['run', file, '--json', '--backend', 'wasm', '--stages', 'vision/vision']);
+  assert.equal(r.code, 1, explain(r));
+  const [runDir] = runDirs(dir);
+  const st = readJson<RunStatus>(path.join(runDir, 'status.json'));
+  assert.equal(st.state, 'failed');
+  // Step 1 runs on the initial weights; its 1e30-sized update makes step 2's loss NaN.
+  assert.match(st.error ?? '', /stage vision\/vision step 2: term 'task' = NaN/);
+  assert.ok(st.endedAt);
+  assert.deepEqual(st.completedStages, []);
+  const metrics = readJsonlStrict<MetricsLine>(path.join(runDir, 'metrics.jsonl'));
+  assert.deepEqual(metrics.map((m) => [m.stage, m.step]), [['vision/vision', 1]]);
+  assert.ok(Number.isFinite(metrics[0].loss.total) && metrics[0].loss.total > 0);
+  assert.equal(metrics[0].lr, 1e30);
+  const events = r.lines.map((l) => JSON.parse(l) as { event: string; message?: string; runDir?: string });
+  const last = events[events.length - 1];
+  assert.equal(last.event, 'error');
+  assert.equal(last.runDir, runDir);
+  assert.equal(last.message, st.error);
+  assert.equal(events.filter((e) => e.event === 'finished').length, 0);
+  assert.ok(!fs.existsSync(path.join(runDir, 'checkpoints', 'vision-vision.safetensors')), 'no final checkpoint for a failed stage');
+});

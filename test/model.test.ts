@@ -1,0 +1,380 @@
+/**
+ * Unit-level tests of the trainer's model pieces on the wasm backend: batch building (shifted
+ * targets, unshifted visual mask, splice indices), the custom-gradient ops against tf's built-in
+ * gradients and a plain-JS reference, Qwen2 causality, the MLLM image splice, the cosine
+ * schedule and AdamW against hand-computed numbers, and the stage plan.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/trainer/backend';
+import { presetConfig } from '../src/trainer/config';
+import type { ExperimentConfig } from '../src/trainer/config/types';
+import { buildBatch, disposeBatch, type EncodedSample } from '../src/trainer/models/batch';
+import { Mllm } from '../src/trainer/models/mllm';
+import { VisionEncoder, numPatches, patchDim } from '../src/trainer/models/vision';
+import { bmm4, gatherRows, matMul2d } from '../src/trainer/nn/ops';
+import { mulberry32 } from '../src/trainer/nn/params';
+import { AdamW, cosineLr } from '../src/trainer/train/adamw';
+import { fullPlan, selectStages, trainableModules } from '../src/trainer/train/plan';
+
+before(async () => {
+  const b = await initBackend('wasm');
+  assert.equal(b.name, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+});
+
+/** Seeded uniform(-1, 1) floats. */
+function rand(n: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => 2 * r() - 1);
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'length mismatch');
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+// ------------------------------------------------------------------------------ buildBatch
+
+test('buildBatch: shifted targets, unshifted visual mask, splice indices (text-only + two images)', () => {
+  const np = 2;
+  const pd = 3;
+  const pad = 0;
+  // Text-only: labels on tokens 1 and 2 -> positions 0 and 1 predict them.
+  const text: EncodedSample = { id: 't', tokens: [3, 4, 6], visualStart: -1, isLabel: Uint8Array.from([0, 1, 1]) };
+  // Image at slots 1..2; labels on tokens 4 and 5.
+  const imgA: EncodedSample = { id: 'a', tokens: [5, pad, pad, 7, 8, 9], visualStart: 1, isLabel: Uint8Array.from([0, 0, 0, 0, 1, 1]), patches: Float32Array.from([1, 2, 3, 4, 5, 6]) };
+  // Image at slots 2..3 (after a two-token prefix); label on the last token only.
+  const imgB: EncodedSample = { id: 'b', tokens: [10, 11, pad, pad, 12, 13, 14, 15, 16], visualStart: 2, isLabel: Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1]), patches: Float32Array.from([7, 8, 9, 10, 11, 12]) };
+  const b = buildBatch([text, imgA, imgB], np, pd, pad);
+  try {
+    assert.equal(b.B, 3);
+    assert.equal(b.L, 16, 'longest sample (9) padded to a multiple of 8');
+    assert.equal(b.Bi, 2);
+    assert.equal(b.Np, np);
+    const L = b.L;
+    const targets = Array.from(b.targets.dataSync());
+    const tmask = Array.from(b.targetMask.dataSync());
+    const vmask = Array.from(b.visualMask.dataSync());
+    const src = Array.from(b.srcIndex.dataSync());
+    const toks = Array.from(b.tokens.dataSync());
+    const expTargets = new Array(3 * L).fill(0);
+    const expTMask = new Array(3 * L).fill(0);
+    const expVMask = new Array(3 * L).fill(0);
+    // text: position 0 -> token 4, position 1 -> token 6
+    expTargets[0] = 4; expTMask[0] = 1;
+    expTargets[1] = 6; expTMask[1] = 1;
+    // imgA (row 1): position 3 -> 8, position 4 -> 9; visual slots 1, 2
+    expTargets[L + 3] = 8; expTMask[L + 3] = 1;
+    expTargets[L + 4] = 9; expTMask[L + 4] = 1;
+    expVMask[L + 1] = 1; expVMask[L + 2] = 1;
+    // imgB (row 2): position 7 -> 16; visual slots 2, 3
+    expTargets[2 * L + 7] = 16; expTMask[2 * L + 7] = 1;
+    expVMask[2 * L + 2] = 1; expVMask[2 * L + 3] = 1;
+    assert.deepEqual(targets, expTargets);
+    assert.deepEqual(tmask, expTMask);
+    assert.deepEqual(vmask, expVMask);
+    assert.deepEqual(Array.from(b.host.targets), expTargets);
+    assert.deepEqual(Array.from(b.host.targetMask), expTMask);
+    assert.deepEqual(Array.from(b.host.visualMask), expVMask);
+    assert.deepEqual(b.host.lengths, [3, 6, 9]);
+    // Visual slots point into the visual block [B·L, B·L + Bi·Np), image by image; others to themselves.
+    const expSrc = Array.from({ length: 3 * L }, (_, i) => i);
+    expSrc[L + 1] = 3 * L + 0; expSrc[L + 2] = 3 * L + 1;
+    expSrc[2 * L + 2] = 3 * L + 2; expSrc[2 * L + 3] = 3 * L + 3;
+    assert.deepEqual(src, expSrc);
+    assert.deepEqual(Array.from(b.visualPos!.dataSync()), [L + 1, L + 2, 2 * L + 2, 2 * L + 3]);
+    // Tokens: pad at visual and padding slots, the sample's ids elsewhere.
+    const expToks = new Array(3 * L).fill(pad);
+    [3, 4, 6].forEach((t, i) => { expToks[i] = t; });
+    [5, pad, pad, 7, 8, 9].forEach((t, i) => { expToks[L + i] = t; });
+    [10, 11, pad, pad, 12, 13, 14, 15, 16].forEach((t, i) => { expToks[2 * L + i] = t; });
+    assert.deepEqual(toks, expToks);
+    assert.deepEqual(b.patches!.shape, [2, np, pd]);
+    assert.deepEqual(Array.from(b.patches!.dataSync()), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  } finally {
+    disposeBatch(b);
+  }
+  // Text-only batch: no patches, no visual positions.
+  const t = buildBatch([text], np, pd, pad);
+  assert.equal(t.Bi, 0);
+  assert.equal(t.patches, null);
+  assert.equal(t.visualPos, null);
+  assert.equal(t.L, 8);
+  disposeBatch(t);
+  // An image sample with the wrong patch count is refused, naming the sample.
+  assert.throws(() => buildBatch([{ ...imgA, patches: new Float32Array(5) }], np, pd, pad), /sample a: expected 2x3 image patch values, found 5/);
+});
+
+// ------------------------------------------------------------------------------ custom-gradient ops
+
+test('matMul2d: value and gradients equal tf.matMul with built-in gradients', () => {
+  const x = tf.tensor2d(rand(5 * 4, 1), [5, 4]);
+  const w = tf.tensor2d(rand(4 * 3, 2), [4, 3]);
+  const r = tf.tensor2d(rand(5 * 3, 3), [5, 3]);
+  const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(matMul2d(a as tf.Tensor2D, b as tf.Tensor2D), r)));
+  const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), r)));
+  const [gx, gw] = ours([x, w]);
+  const [rx, rw] = ref([x, w]);
+  assert.ok(maxAbsDiff(matMul2d(x, w).dataSync(), tf.matMul(x, w).dataSync()) < 1e-6);
+  assert.deepEqual(gx.shape, [5, 4]);
+  assert.deepEqual(gw.shape, [4, 3]);
+  assert.ok(maxAbsDiff(gx.dataSync(), rx.dataSync()) < 1e-5, 'dx');
+  assert.ok(maxAbsDiff(gw.dataSync(), rw.dataSync()) < 1e-5, 'dw');
+  // And against the closed form dx = R wᵀ computed in plain JS.
+  const W = w.arraySync() as number[][];
+  const R = r.arraySync() as number[][];
+  const dx = R.map((row) => W.map((wr) => wr.reduce((s, v, j) => s + v * row[j], 0)));
+  assert.ok(maxAbsDiff(gx.dataSync(), dx.flat()) < 1e-5, 'dx vs plain JS');
+  tf.dispose([x, w, r, gx, gw, rx, rw]);
+});
+
+test('bmm4: value and gradients equal tf.matMul on rank-4 operands', () => {
+  const a = tf.tensor4d(rand(2 * 3 * 4 * 5, 4), [2, 3, 4, 5]);
+  const b = tf.tensor4d(rand(2 * 3 * 5 * 2, 5), [2, 3, 5, 2]);
+  const r = tf.tensor4d(rand(2 * 3 * 4 * 2, 6), [2, 3, 4, 2]);
+  const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(bmm4(p as tf.Tensor4D, q as tf.Tensor4D), r)))([a, b]);
+  const [ra, rb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.matMul(p, q), r)))([a, b]);
+  assert.ok(maxAbsDiff(bmm4(a, b).dataSync(), tf.matMul(a, b).dataSync()) < 1e-6);
+  assert.deepEqual(ga.shape, a.shape);
+  assert.deepEqual(gb.shape, b.shape);
+  assert.ok(maxAbsDiff(ga.dataSync(), ra.dataSync()) < 1e-5, 'da');
+  assert.ok(maxAbsDiff(gb.dataSync(), rb.dataSync()) < 1e-5, 'db');
+  tf.dispose([a, b, r, ga, gb, ra, rb]);
+});
+
+test('gatherRows: rows gathered, gradient sums duplicate indices (plain-JS reference)', () => {
+  const N = 5;
+  const D = 3;
+  const idx = [2, 0, 2, 2, 4, 0];
+  const tableData = rand(N * D, 7);
+  const rData = rand(idx.length * D, 8);
+  const table = tf.tensor2d(tableData, [N, D]);
+  const index = tf.tensor1d(idx, 'int32');
+  const r = tf.tensor2d(rData, [idx.length, D]);
+  const y = gatherRows(table, index);
+  const expY = idx.flatMap((i) => Array.from(tableData.subarray(i * D, i * D + D)));
+  assert.ok(maxAbsDiff(y.dataSync(), expY) === 0);
+  const [g] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(gatherRows(t as tf.Tensor2D, index), r)))([table]);
+  const expG = new Float64Array(N * D);
+  idx.forEach((row, m) => { for (let d = 0; d < D; d++) expG[row * D + d] += rData[m * D + d]; });
+  assert.deepEqual(g.shape, [N, D]);
+  assert.ok(maxAbsDiff(g.dataSync(), expG) < 1e-6, `gradient ${Array.from(g.dataSync())} vs ${Array.from(expG)}`);
+  // Row 1 and 3 are never gathered: exactly zero gradient.
+  for (const row of [1, 3]) for (let d = 0; d < D; d++) assert.equal(g.dataSync()[row * D + d], 0);
+  tf.dispose([y, g, table, index, r]);
+});
+
+// ------------------------------------------------------------------------------ Qwen2 / MLLM
+
+function tinyCfg(): ExperimentConfig {
+  return presetConfig('tiny');
+}
+
+test('Qwen2 decoder is causal: changing a later token leaves earlier logits unchanged', () => {
+  const cfg = tinyCfg();
+  const V = 30;
+  const m = new Mllm(cfg.student, cfg.vision.dim, V, 11);
+  const base = [3, 7, 1, 9, 12, 4, 8, 21, 5, 6];
+  const changed = [...base];
+  changed[6] = 27;
+  const mk = (tokens: number[]): EncodedSample => ({ id: 'c', tokens, visualStart: -1, isLabel: new Uint8Array(tokens.length) });
+  const b1 = buildBatch([mk(base)], 0, 0, 0);
+  const b2 = buildBatch([mk(changed)], 0, 0, 0);
+  const l1 = m.forward(b1, null).logits;
+  const l2 = m.forward(b2, null).logits;
+  assert.deepEqual(l1.shape, [b1.L, V]);
+  const a1 = l1.arraySync() as number[][];
+  const a2 = l2.arraySync() as number[][];
+  for (let i = 0; i < 6; i++) assert.ok(maxAbsDiff(a1[i], a2[i]) < 1e-6, `position ${i} (before the change) moved by ${maxAbsDiff(a1[i], a2[i])}`);
+  for (let i = 6; i < base.length; i++) assert.ok(maxAbsDiff(a1[i], a2[i]) > 1e-4, `position ${i} (at/after the change) did not change`);
+  tf.dispose([l1, l2]);
+  disposeBatch(b1);
+  disposeBatch(b2);
+  m.dispose();
+});
+
+test('MLLM splice: the image changes logits only at and after the visual positions; batch composition does not matter', () => {
+  const cfg = tinyCfg();
+  const V = 30;
+  const np = numPatches(cfg.vision);
+  const pd = patchDim(cfg.vision);
+  const vision = new VisionEncoder(cfg.vision, 5);
+  const m = new Mllm(cfg.student, cfg.vision.dim, V, 6);
+  const vs = 2;
+  const tokens = [3, 4, ...new Array(np).fill(0), 5, 6, 7];
+  const sample = (patches: Float32Array, id: string): EncodedSample => ({ id, tokens, visualStart: vs, isLabel: new Uint8Array(tokens.length), patches });
+  const pA = Float32Array.from(rand(np * pd, 21), (v) => (v + 1) / 2);
+  const pB = Float32Array.from(rand(np * pd, 22), (v) => (v + 1) / 2);
+  const run = (samples: EncodedSample[]) => {
+    const b = buildBatch(samples, np, pd, 0);
+    const feats = vision.forward(b.patches!);
+    const o = m.forward(b, feats);
+    const out = { logits: o.logits.arraySync() as number[][], vis: o.visLogits!.arraySync() as number[][][], L: b.L };
+    tf.dispose([feats, o.logits, o.visLogits!]);
+    disposeBatch(b);
+    return out;
+  };
+  const A = run([sample(pA, 'a')]);
+  const B = run([sample(pB, 'b')]);
+  for (let i = 0; i < vs; i++) assert.ok(maxAbsDiff(A.logits[i], B.logits[i]) < 1e-6, `prefix position ${i} depends on the image`);
+  for (let i = vs; i < tokens.length; i++) assert.ok(maxAbsDiff(A.logits[i], B.logits[i]) > 1e-5, `position ${i} (visual or later) ignores the image`);
+  // visLogits are the logits at the Np visual positions, unshifted.
+  assert.equal(A.vis.length, 1);
+  assert.equal(A.vis[0].length, np);
+  for (let j = 0; j < np; j++) assert.ok(maxAbsDiff(A.vis[0][j], A.logits[vs + j]) === 0, `visLogits[${j}] is not the logit row at slot ${vs + j}`);
+  // Second image of a mixed batch (text-only, A, B): its rows equal B alone (splice offsets k·Np are right).
+  const text: EncodedSample = { id: 't', tokens: [8, 9, 10], visualStart: -1, isLabel: new Uint8Array(3) };
+  const mixed = run([text, sample(pA, 'a'), sample(pB, 'b')]);
+  assert.equal(mixed.L, B.L);
+  for (let i = 0; i < tokens.length; i++) {
+    assert.ok(maxAbsDiff(mixed.logits[2 * mixed.L + i], B.logits[i]) < 1e-4, `mixed batch row of image B, position ${i}`);
+    assert.ok(maxAbsDiff(mixed.logits[mixed.L + i], A.logits[i]) < 1e-4, `mixed batch row of image A, position ${i}`);
+  }
+  assert.equal(mixed.vis.length, 2);
+  assert.ok(maxAbsDiff(mixed.vis[1].flat(), B.vis[0].flat()) < 1e-4);
+  vision.params.dispose();
+  m.dispose();
+});
+
+// ------------------------------------------------------------------------------ schedule and optimizer
+
+test('cosineLr: linear warm-up then cosine decay to minLrRatio·lr (hand-computed values)', () => {
+  // total 105, warm-up round(105·0.05) = 5 steps, then 100 decay steps from 2 to 0.2.
+  const lr = (s: number) => cosineLr(s, 105, 2, 0.05, 0.1);
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
+  close(lr(0), 0.4);
+  close(lr(1), 0.8);
+  close(lr(4), 2);
+  close(lr(5), 2); // decay starts at progress 0
+  close(lr(30), 1.7363961030678927); // progress 0.25: 0.2 + 0.9·(1 + cos(π/4))
+  close(lr(55), 1.1); // progress 0.5
+  close(lr(80), 0.4636038969321073); // progress 0.75
+  close(lr(104), 0.20044409567084157); // progress 0.99
+  close(lr(105), 0.2);
+  close(lr(500), 0.2); // clamped past the end
+  // No warm-up: cosine from the first step.
+  close(cosineLr(0, 10, 1, 0, 0), 1);
+  close(cosineLr(3, 10, 1, 0, 0), 0.7938926261462366); // 0.5·(1 + cos(0.3π))
+  close(cosineLr(5, 10, 1, 0, 0), 0.5);
+  // Tiny stages: 3% of 10 steps rounds to 0, so one warm-up step at full lr.
+  close(cosineLr(0, 10, 1e-3, 0.03, 0.1), 1e-3);
+});
+
+test('AdamW: two steps with clipping and decoupled weight decay equal a plain-JS reference; export/import resumes exactly', () => {
+  const cfg = { lr: 123, weightDecay: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const lr = 0.01;
+  const clip = 1;
+  const p0 = { a: [1, -2], b: [0.5, 3] };
+  const g1 = { a: [3, 0], b: [-4, 0] }; // global norm 5 > clip: scaled by 1/(5 + 1e-6)
+  const g2 = { a: [0.1, -0.2], b: [0.05, 0.3] }; // norm ≈ 0.378: not clipped
+  // Plain-JS float64 reference.
+  const ref = { p: { a: [...p0.a], b: [...p0.b] }, m: { a: [0, 0], b: [0, 0] }, v: { a: [0, 0], b: [0, 0] } };
+  const refStep = (g: typeof g1, t: number) => {
+    const norm = Math.sqrt([...g.a, ...g.b].reduce((s, x) => s + x * x, 0));
+    const scale = norm > clip ? clip / (norm + 1e-6) : 1;
+    for (const k of ['a', 'b'] as const) {
+      for (let i = 0; i < 2; i++) {
+        const gi = g[k][i] * scale;
+        ref.m[k][i] = 0.9 * ref.m[k][i] + 0.1 * gi;
+        ref.v[k][i] = 0.999 * ref.v[k][i] + 0.001 * gi * gi;
+        const mh = ref.m[k][i] / (1 - 0.9 ** t);
+        const vh = ref.v[k][i] / (1 - 0.999 ** t);
+        const old = ref.p[k][i];
+        ref.p[k][i] = old - lr * (mh / (Math.sqrt(vh) + 1e-8)) - lr * 0.1 * old;
+      }
+    }
+    return norm;
+  };
+  const params = new Map([['a', tf.variable(tf.tensor1d(p0.a))], ['b', tf.variable(tf.tensor1d(p0.b))]]);
+  const grads = (g: typeof g1) => new Map([['a', tf.tensor1d(g.a)], ['b', tf.tensor1d(g.b)]]) as Map<string, tf.Tensor>;
+  const opt = new AdamW(cfg);
+  const n1 = opt.step(params, grads(g1), lr, clip);
+  const r1 = refStep(g1, 1);
+  assert.ok(Math.abs(n1 - 5) < 1e-6 && Math.abs(r1 - 5) < 1e-12, `norm ${n1}`);
+  // Hand check of step 1: clipped Adam's first update is g/|g| per coordinate (0 where g = 0).
+  assert.ok(Math.abs(params.get('a')!.dataSync()[0] - (1 - 0.01 - 0.001)) < 1e-6);
+  assert.ok(Math.abs(params.get('a')!.dataSync()[1] - (-2 + 0.002)) < 1e-6);
+  const saved = opt.export();
+  assert.equal(saved.t, 1);
+  const pSaved = { a: Float32Array.from(params.get('a')!.dataSync()), b: Float32Array.from(params.get('b')!.dataSync()) };
+  const n2 = opt.step(params, grads(g2), lr, clip);
+  const r2 = refStep(g2, 2);
+  assert.ok(Math.abs(n2 - r2) < 1e-6, `norm ${n2} vs ${r2}`);
+  for (const k of ['a', 'b'] as const) {
+    assert.ok(maxAbsDiff(params.get(k)!.dataSync(), ref.p[k]) < 1e-6, `param ${k}: ${Array.from(params.get(k)!.dataSync())} vs ${ref.p[k]}`);
+  }
+  // Resume: a fresh optimizer importing step-1 state gives the identical step 2.
+  const params2 = new Map([['a', tf.variable(tf.tensor1d(pSaved.a))], ['b', tf.variable(tf.tensor1d(pSaved.b))]]);
+  const opt2 = new AdamW(cfg);
+  opt2.import(saved.tensors, saved.t);
+  opt2.step(params2, grads(g2), lr, clip);
+  for (const k of ['a', 'b'] as const) assert.deepEqual(Array.from(params2.get(k)!.dataSync()), Array.from(params.get(k)!.dataSync()));
+  opt.dispose();
+  opt2.dispose();
+  // An unknown parameter name is an error naming it.
+  assert.throws(() => new AdamW(cfg).step(new Map(), new Map([['zz', tf.scalar(1)]]), lr, 0), /no parameter named 'zz'/);
+});
+
+// ------------------------------------------------------------------------------ stage plan
+
+test('fullPlan: order, starting checkpoints, teacher and track ends', () => {
+  const cfg = presetConfig('default');
+  const plan = fullPlan(cfg);
+  assert.deepEqual(plan.map((s) => s.id), ['vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft', 'student/lm', 'baseline/pt', 'baseline/sft', 'kd/dpt', 'kd/sft', 'kd/dft']);
+  const by = Object.fromEntries(plan.map((s) => [s.id, s]));
+  assert.deepEqual(
+    plan.map((s) => [s.id, s.init, s.teacher, s.output, s.endsTrack, s.model]),
+    [
+      ['vision/vision', null, null, 'vision-vision', false, null],
+      ['teacher/lm', null, null, 'teacher-lm', false, 'teacher'],
+      ['teacher/pt', 'teacher-lm', null, 'teacher-pt', false, 'teacher'],
+      ['teacher/sft', 'teacher-pt', null, 'teacher-sft', true, 'teacher'],
+      ['student/lm', null, null, 'student-lm', false, 'student'],
+      ['baseline/pt', 'student-lm', null, 'baseline-pt', false, 'student'],
+      ['baseline/sft', 'baseline-pt', null, 'baseline-sft', true, 'student'],
+      ['kd/dpt', 'student-lm', 'teacher-sft', 'kd-dpt', false, 'student'],
+      ['kd/sft', 'kd-dpt', null, 'kd-sft', false, 'student'],
+      ['kd/dft', 'kd-sft', 'teacher-sft', 'kd-dft', true, 'student'],
+    ],
+  );
+  assert.equal(by['kd/dpt'].kind, 'dpt');
+  // Without pre-training: no vision/LM stages, tracks start fresh; teacher = last teacher stage.
+  const noPre = presetConfig('default');
+  noPre.pipeline.pretrain = false;
+  noPre.pipeline.teacher = ['pt'];
+  noPre.pipeline.kd = ['pt', 'dft'];
+  const p2 = fullPlan(noPre);
+  assert.deepEqual(p2.map((s) => s.id), ['teacher/pt', 'baseline/pt', 'baseline/sft', 'kd/pt', 'kd/dft']);
+  assert.deepEqual(p2.map((s) => s.init), [null, null, 'baseline-pt', null, 'kd-pt']);
+  assert.equal(p2.find((s) => s.id === 'kd/dft')!.teacher, 'teacher-pt');
+  assert.deepEqual(trainableModules('dpt'), ['projector']);
+  assert.deepEqual(trainableModules('pt'), ['projector']);
+  assert.deepEqual(trainableModules('sft'), ['projector', 'lm']);
+  assert.deepEqual(trainableModules('dft'), ['projector', 'lm']);
+  assert.deepEqual(trainableModules('lm'), ['lm']);
+  assert.deepEqual(trainableModules('vision'), ['vision']);
+});
+
+test('selectStages: ids, tracks, pretrain and all keep plan order; unknown names are errors listing the valid ones', () => {
+  const plan = fullPlan(presetConfig('default'));
+  const ids = (spec?: string) => selectStages(plan, spec).map((s) => s.id);
+  assert.deepEqual(ids(undefined), plan.map((s) => s.id));
+  assert.deepEqual(ids('all'), plan.map((s) => s.id));
+  // A track name takes every stage of the track, its LM pre-training (teacher/lm) included.
+  assert.deepEqual(ids('kd/dft, teacher'), ['teacher/lm', 'teacher/pt', 'teacher/sft', 'kd/dft']);
+  assert.deepEqual(ids('kd'), ['kd/dpt', 'kd/sft', 'kd/dft']);
+  assert.deepEqual(ids('kd/dft,kd/dft'), ['kd/dft']);
+  assert.deepEqual(ids('pretrain'), ['vision/vision', 'teacher/lm', 'student/lm']);
+  assert.deepEqual(ids('baseline,pretrain'), ['vision/vision', 'teacher/lm', 'student/lm', 'baseline/pt', 'baseline/sft']);
+  assert.throws(() => ids('nonsense'), (e: Error) => {
+    assert.match(e.message, /unknown stage 'nonsense'/);
+    assert.match(e.message, /kd\/dft/);
+    assert.match(e.message, /teacher, baseline, kd, pretrain/);
+    return true;
+  });
+  assert.throws(() => ids('kd/dft,kd/xyz'), /unknown stage 'kd\/xyz'/);
+});
