@@ -1,6 +1,8 @@
 // Bundles the extension host, the trainer CLI and the webview apps with esbuild,
-// and copies the wasm binaries the trainer needs next to its bundle.
+// copies the wasm binaries the trainer needs next to its bundle, the webview css and codicons
+// to dist/media, and writes dist/kd-experiment.schema.json (jsonValidation of the manifest).
 import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +45,22 @@ const codicons = join(root, 'node_modules/@vscode/codicons/dist');
 if (existsSync(codicons)) {
   mkdirSync(join(dist, 'media'), { recursive: true });
   for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(join(codicons, f), join(dist, 'media', f));
+}
+
+// Webview stylesheets (media/*.css) next to the app bundles.
+mkdirSync(join(dist, 'media'), { recursive: true });
+for (const f of existsSync(mediaDir) ? readdirSync(mediaDir) : []) {
+  if (f.endsWith('.css')) copyFileSync(join(mediaDir, f), join(dist, 'media', f));
+}
+
+// JSON Schema of kd-experiment.json, generated from the config schema.
+const schemaScript = join(root, 'scripts/write-schema.ts');
+if (existsSync(schemaScript)) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', schemaScript, join(dist, 'kd-experiment.schema.json')], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`scripts/write-schema.ts failed (exit ${r.status}):\n${r.stderr || r.error}`);
+    process.exit(1);
+  }
 }
 
 if (watch) {

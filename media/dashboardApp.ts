@@ -1,0 +1,545 @@
+/**
+ * Dashboard webview app (bundled to dist/media/dashboardApp.js): loss breakdown per term (CE,
+ * MDist-response, MDist-visual, RDist; raw or weighted, each labelled with formula and weight),
+ * total loss, learning rate, samples/s, eval accuracy overall and per question type; several
+ * runs overlaid with stage boundaries; de-biased EMA smoothing with the raw series faint behind;
+ * a hyper-parameter form that asks the host to edit kd-experiment.json.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import type { Chart } from 'chart.js';
+import type { EvalLine, LossTerm, StageKind } from '../src/common/runFormat';
+import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type HyperValues, type MetricsColumns, type RunInfo } from '../src/common/messages';
+import { appendColumns } from '../src/host/metricsColumns';
+import { formatDuration, percent, formatAccuracyRecord } from '../src/host/format';
+import { makeLineChart, pointCounts, restyleChart, setStageLines, formatNum, type LineDataset, type Pt } from './lib/charts';
+import { clear, codicon, h, setDebug, showStateMessage } from './lib/dom';
+import { smoothEma } from './lib/ema';
+import { fmtWeight, termFormula, termLabel } from './lib/lossLabels';
+import { ensureSorted, stageStarts, toPoints } from './lib/stages';
+import { chartTheme, onThemeChange, withAlpha, type ChartTheme } from './lib/theme';
+import { connect, loadState, post, saveState } from './lib/vscodeApi';
+
+interface RunData {
+  info: RunInfo;
+  cols: MetricsColumns;
+  evals: EvalLine[];
+}
+
+interface Ui {
+  smoothing: number;
+  weighted: boolean;
+  stage: string;
+  logScale: boolean;
+  typeSeries: string;
+  hyperExp: string;
+  hyperStage: string;
+  [k: string]: unknown;
+}
+
+const saved = loadState();
+const ui: Ui = { smoothing: 0.6, weighted: false, stage: 'all', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', ...(saved.ui as Partial<Ui>) };
+let runs: RunData[] = [];
+let hyper: HyperTarget[] = [];
+let theme: ChartTheme = chartTheme();
+const charts: Record<string, Chart<'line', Pt[]>> = {};
+let renderTimer: number | undefined;
+let lastRender = 0;
+
+const root = document.getElementById('app')!;
+const TERM_COLOR: Record<LossTerm, number> = { ce: 0, res: 2, vis: 4, rel: 5, task: 3 };
+const DASHES: number[][] = [[], [6, 3], [2, 2], [8, 3, 2, 3]];
+const WEIGHT_SYMBOL: Record<LossTerm, string> = { ce: 'w', res: 'α', vis: 'β', rel: 'γ', task: 'w' };
+
+function persist(): void {
+  saveState({ sources: runs.map((r) => r.info.key), ui });
+}
+
+const multi = (): boolean => runs.length > 1;
+const seriesName = (base: string, r: RunData): string => (multi() ? `${base} · ${r.info.runId}` : base);
+
+/** Adds `label` (smoothed when smoothing > 0) and its faint raw copy. */
+function addSeries(out: LineDataset[], label: string, pts: Pt[], color: string, dash: number[], smooth = true): void {
+  pts = ensureSorted(pts);
+  const w = smooth ? ui.smoothing : 0;
+  if (w > 0 && pts.length > 1) {
+    const xs = pts.map((p) => p.x);
+    const ys = smoothEma(xs, pts.map((p) => p.y), w);
+    out.push({ label: `${label} (raw)`, data: pts, borderColor: withAlpha(color, 0.22), backgroundColor: withAlpha(color, 0.22), borderWidth: 1, borderDash: dash, order: 2 });
+    out.push({ label, data: pts.map((p, i) => ({ x: p.x, y: ys[i] })), borderColor: color, backgroundColor: color, borderDash: dash, order: 1 });
+  } else {
+    out.push({ label, data: pts, borderColor: color, backgroundColor: color, borderDash: dash, order: 1 });
+  }
+}
+
+function stageFilter(r: RunData): ((i: number) => boolean) | undefined {
+  if (ui.stage === 'all') return undefined;
+  const si = r.cols.stages.indexOf(ui.stage);
+  return (i) => r.cols.stage[i] === si;
+}
+
+function stageLinesFor(): { x: number; label: string }[] {
+  if (ui.stage !== 'all') return [];
+  const lines: { x: number; label: string }[] = [];
+  for (const r of runs) for (const s of stageStarts(r.cols)) lines.push({ x: s.x, label: multi() ? `${s.stage} · ${r.info.runId.slice(-4)}` : s.stage });
+  return lines.sort((a, b) => a.x - b.x);
+}
+
+function buildLossDatasets(): LineDataset[] {
+  const out: LineDataset[] = [];
+  runs.forEach((r, ri) => {
+    const src = ui.weighted ? r.cols.weighted : r.cols.raw;
+    const keep = stageFilter(r);
+    for (const t of LOSS_TERMS) {
+      const pts = toPoints(r.cols.globalStep, src[t], keep);
+      if (pts.length) addSeries(out, seriesName(LOSS_SERIES_NAMES[t], r), pts, theme.series[TERM_COLOR[t]], DASHES[ri % DASHES.length]);
+    }
+  });
+  return out;
+}
+
+function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: string, colorIdx: number, smooth: boolean): LineDataset[] {
+  const out: LineDataset[] = [];
+  runs.forEach((r, ri) => {
+    const pts = toPoints(r.cols.globalStep, pick(r), stageFilter(r));
+    if (pts.length) addSeries(out, seriesName(base, r), pts, theme.series[(colorIdx + (multi() ? ri : 0)) % theme.series.length], DASHES[ri % DASHES.length], smooth);
+  });
+  return out;
+}
+
+const MODEL_COLOR: Record<string, number> = { kd: 0, baseline: 3, teacher: 2 };
+
+function buildAccDatasets(): LineDataset[] {
+  const out: LineDataset[] = [];
+  runs.forEach((r, ri) => {
+    const models = [...new Set(r.evals.map((e) => e.model))];
+    for (const m of models) {
+      const color = theme.series[MODEL_COLOR[m] ?? (4 + models.indexOf(m)) % theme.series.length];
+      const val = r.evals.filter((e) => e.model === m && e.split === 'val').map((e) => ({ x: e.globalStep, y: e.accuracy }));
+      const test = r.evals.filter((e) => e.model === m && e.split === 'test').map((e) => ({ x: e.globalStep, y: e.accuracy }));
+      if (val.length) out.push({ label: seriesName(`${m} val`, r), data: ensureSorted(val), borderColor: color, backgroundColor: color, borderDash: DASHES[ri % DASHES.length], pointRadius: 2 });
+      if (test.length) out.push({ label: seriesName(`${m} test`, r), data: ensureSorted(test), borderColor: color, backgroundColor: color, showLine: false, pointRadius: 5, pointStyle: 'rectRot' });
+    }
+  });
+  return out;
+}
+
+/** Keys `runKey|model` of every (run, model) that has evals. */
+function typeSeriesOptions(): { value: string; label: string }[] {
+  const out: { value: string; label: string }[] = [];
+  for (const r of runs) for (const m of [...new Set(r.evals.map((e) => e.model))]) out.push({ value: `${r.info.key}|${m}`, label: multi() ? `${m} · ${r.info.runId}` : m });
+  return out;
+}
+
+function buildTypeDatasets(): LineDataset[] {
+  const opts = typeSeriesOptions();
+  if (!opts.length) return [];
+  if (!opts.some((o) => o.value === ui.typeSeries)) ui.typeSeries = (opts.find((o) => o.value.endsWith('|kd')) ?? opts[0]).value;
+  const [key, model] = [ui.typeSeries.slice(0, ui.typeSeries.lastIndexOf('|')), ui.typeSeries.slice(ui.typeSeries.lastIndexOf('|') + 1)];
+  const r = runs.find((x) => x.info.key === key);
+  if (!r) return [];
+  const evs = r.evals.filter((e) => e.model === model && e.split === 'val');
+  const types = [...new Set(evs.flatMap((e) => Object.keys(e.byType ?? {})))].sort();
+  return types.map((t, i) => {
+    const color = theme.series[i % theme.series.length];
+    const data = ensureSorted(evs.filter((e) => Number.isFinite(e.byType?.[t])).map((e) => ({ x: e.globalStep, y: e.byType[t] })));
+    return { label: t, data, borderColor: color, backgroundColor: color, borderDash: i >= theme.series.length ? [5, 3] : [], pointRadius: 2 };
+  });
+}
+
+// ------------------------------------------------------------------------------------- layout
+
+function chartCard(id: string, title: string, extra?: HTMLElement, wide = false): HTMLElement {
+  return h('figure', { class: `chart-card${wide ? ' wide' : ''}`, id: `card-${id}`, 'aria-label': title },
+    h('figcaption', {}, h('span', { class: 'chart-title' }, title), extra ?? null),
+    h('div', { class: 'chart-box' }, h('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': `${title} chart` })),
+    h('div', { class: 'chart-note', id: `note-${id}` }));
+}
+
+function select(id: string, label: string, options: { value: string; label: string }[], value: string, onChange: (v: string) => void): HTMLElement {
+  const sel = h('vscode-single-select', { id, 'aria-label': label }) as HTMLElement & { value: string };
+  for (const o of options) sel.append(h('vscode-option', { value: o.value, selected: o.value === value }, o.label));
+  sel.addEventListener('change', () => onChange(sel.value));
+  return h('label', { class: 'control' }, h('span', {}, label), sel);
+}
+
+function checkbox(id: string, label: string, checked: boolean, onChange: (v: boolean) => void): HTMLElement {
+  const cb = h('vscode-checkbox', { id, label, 'aria-label': label, checked }) as HTMLElement & { checked: boolean };
+  cb.addEventListener('change', () => onChange(cb.checked));
+  return cb;
+}
+
+function stageOptions(): { value: string; label: string }[] {
+  const stages: string[] = [];
+  for (const r of runs) for (const s of r.cols.stages) if (!stages.includes(s)) stages.push(s);
+  return [{ value: 'all', label: 'All stages' }, ...stages.map((s) => ({ value: s, label: s }))];
+}
+
+let stageSelectKey = '';
+
+function renderControls(): void {
+  const box = document.getElementById('controls');
+  if (!box) return;
+  clear(box);
+  const slider = h('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: ui.smoothing, 'aria-label': 'Smoothing' }) as HTMLInputElement;
+  const val = h('span', { id: 'smoothing-value', class: 'mono' }, ui.smoothing.toFixed(2));
+  slider.addEventListener('input', () => {
+    ui.smoothing = Math.min(0.99, Math.max(0, Number(slider.value)));
+    val.textContent = ui.smoothing.toFixed(2);
+    persist();
+    scheduleRender(true);
+  });
+  box.append(
+    h('label', { class: 'control smoothing' }, h('span', {}, 'Smoothing'), slider, val),
+    checkbox('weighted', 'Weighted (weight × raw)', ui.weighted, (v) => {
+      ui.weighted = v;
+      persist();
+      scheduleRender(true);
+    }),
+    checkbox('log-scale', 'Log scale (losses)', ui.logScale, (v) => {
+      ui.logScale = v;
+      persist();
+      rebuildCharts();
+    }),
+  );
+  const opts = stageOptions();
+  if (!opts.some((o) => o.value === ui.stage)) ui.stage = 'all';
+  stageSelectKey = opts.map((o) => o.value).join(',');
+  box.append(select('stage-filter', 'Stage', opts, ui.stage, (v) => {
+    ui.stage = v;
+    persist();
+    scheduleRender(true);
+  }));
+}
+
+function renderRuns(): void {
+  const chips = document.getElementById('run-chips');
+  const status = document.getElementById('run-status');
+  if (!chips || !status) return;
+  clear(chips);
+  clear(status);
+  for (const r of runs) {
+    const i = r.info;
+    chips.append(h('span', { class: `chip state-${i.state}`, title: i.key },
+      codicon(i.state === 'running' ? 'sync' : i.state === 'completed' ? 'pass' : i.state === 'failed' ? 'error' : 'debug-stop', i.state === 'running'),
+      h('span', { class: 'chip-label' }, i.runId),
+      h('button', { class: 'icon-button', 'aria-label': `Remove run ${i.runId}`, title: 'Remove from dashboard', onclick: () => post({ type: 'removeRun', key: i.key }) }, codicon('close'))));
+    const parts: (string | HTMLElement)[] = [
+      h('strong', {}, i.runId), ` (${i.experimentName}) `,
+      h('vscode-badge', { variant: 'counter' }, i.state),
+      ` ${i.stage ?? 'not started'}${i.stage ? ` ${i.step}/${i.totalSteps}` : ''} · overall ${i.globalStep}/${i.globalTotalSteps} (${percent(i.globalStep, i.globalTotalSteps)}%)`,
+    ];
+    if (i.state === 'running' && i.etaSeconds !== undefined) parts.push(` · ETA ${formatDuration(i.etaSeconds)}`);
+    parts.push(' · backend: ', h('span', { class: 'mono backend', 'data-backend': i.backend }, i.backend));
+    const acc = formatAccuracyRecord(i.accuracy);
+    if (acc) parts.push(` · accuracy: ${acc}`);
+    const line = h('div', { class: 'run-line', 'data-run': i.runId }, ...parts);
+    if (i.error || i.statusError) line.append(h('div', { class: 'error-text', role: 'alert' }, codicon('error'), ` ${i.error ?? i.statusError}`));
+    status.append(line);
+  }
+}
+
+function lossLegend(): void {
+  const table = document.getElementById('loss-legend');
+  if (!table) return;
+  clear(table);
+  const r0 = runs[0];
+  if (!r0) return;
+  const div = r0.info.divergence ?? 'forward_kl';
+  table.append(h('caption', { class: 'sr-only' }, 'Loss terms, formulas and weights'));
+  table.append(h('tr', {}, h('th', {}, 'Term'), h('th', {}, 'Formula · weight'), h('th', {}, 'last raw'), h('th', {}, 'last weighted')));
+  for (const t of LOSS_TERMS) {
+    const present = runs.some((r) => r.cols.raw[t].some((v) => v !== null));
+    if (!present) continue;
+    const stages = ui.stage === 'all' ? r0.cols.stages : [ui.stage];
+    const ws = stages.map((s) => ({ s, w: r0.cols.weights[s]?.[t] })).filter((x) => x.w !== undefined) as { s: string; w: number }[];
+    const distinct = [...new Set(ws.map((x) => x.w))];
+    const label = distinct.length === 1 ? termLabel(t, div, distinct[0]) : distinct.length === 0 ? termFormula(t, div) : `${termFormula(t, div)} · ${ws.map((x) => `${WEIGHT_SYMBOL[t]}=${fmtWeight(x.w)} (${x.s})`).join(', ')}`;
+    const last = (a: (number | null)[]): string => {
+      for (let i = a.length - 1; i >= 0; i--) if (a[i] !== null) return formatNum(a[i]!);
+      return '—';
+    };
+    table.append(h('tr', { 'data-term': t },
+      h('td', {}, h('span', { class: 'swatch', style: `background:${theme.series[TERM_COLOR[t]]}` }), ' ', LOSS_SERIES_NAMES[t]),
+      h('td', { class: 'formula' }, label),
+      h('td', { class: 'mono' }, last(r0.cols.raw[t])),
+      h('td', { class: 'mono' }, last(r0.cols.weighted[t]))));
+  }
+}
+
+function testTable(): void {
+  const table = document.getElementById('type-table');
+  if (!table) return;
+  clear(table);
+  const cols: { label: string; e: EvalLine }[] = [];
+  for (const r of runs) {
+    const models = [...new Set(r.evals.filter((e) => e.split === 'test').map((e) => e.model))];
+    for (const m of models) {
+      const tests = r.evals.filter((e) => e.split === 'test' && e.model === m);
+      cols.push({ label: multi() ? `${m} · ${r.info.runId}` : m, e: tests[tests.length - 1] });
+    }
+  }
+  if (!cols.length) return;
+  const types = [...new Set(cols.flatMap((c) => Object.keys(c.e.byType ?? {})))].sort();
+  table.append(h('caption', {}, 'Final test accuracy'));
+  table.append(h('tr', {}, h('th', {}, 'type'), ...cols.map((c) => h('th', {}, c.label))));
+  table.append(h('tr', { class: 'overall' }, h('td', {}, 'overall'), ...cols.map((c) => h('td', { class: 'mono' }, `${(c.e.accuracy * 100).toFixed(1)}%`))));
+  for (const t of types) {
+    table.append(h('tr', {}, h('td', {}, t), ...cols.map((c) => h('td', { class: 'mono' }, Number.isFinite(c.e.byType?.[t]) ? `${(c.e.byType[t] * 100).toFixed(1)}%` : '—'))));
+  }
+}
+
+// ------------------------------------------------------------------------------------- hyper form
+
+const DISTILL: readonly string[] = ['dpt', 'dft'];
+
+function renderHyper(message?: { ok: boolean; text: string }): void {
+  const box = document.getElementById('hyper-body');
+  if (!box) return;
+  clear(box);
+  if (!hyper.length) {
+    box.append(h('p', { class: 'muted' }, 'No experiment file to edit for these runs.'));
+    return;
+  }
+  if (!hyper.some((t) => t.experimentFile === ui.hyperExp)) ui.hyperExp = hyper[0].experimentFile;
+  const target = hyper.find((t) => t.experimentFile === ui.hyperExp)!;
+  if (!target.stages.some((s) => s.kind === ui.hyperStage)) ui.hyperStage = target.stages.find((s) => s.kind === 'dft')?.kind ?? target.stages[0]?.kind ?? 'dft';
+  const st = target.stages.find((s) => s.kind === ui.hyperStage);
+  box.append(h('div', { class: 'hyper-row' },
+    select('hyper-exp', 'Experiment', hyper.map((t) => ({ value: t.experimentFile, label: t.experimentName })), ui.hyperExp, (v) => {
+      ui.hyperExp = v;
+      persist();
+      renderHyper();
+    }),
+    select('hyper-stage', 'Stage', target.stages.map((s) => ({ value: s.kind, label: s.kind })), ui.hyperStage, (v) => {
+      ui.hyperStage = v;
+      persist();
+      renderHyper();
+    })));
+  if (target.error) box.append(h('p', { class: 'warning-text' }, codicon('warning'), ` ${target.error}`));
+  if (!st) return;
+  const distill = DISTILL.includes(st.kind);
+  const field = (key: keyof HyperValues, label: string, value: number, disabled: boolean): HTMLElement => {
+    const tf = h('vscode-textfield', { id: `hyper-${key}`, type: 'text', inputmode: 'decimal', value: String(value), 'aria-label': label, disabled });
+    return h('label', { class: 'control hyper-field' }, h('span', {}, label), tf);
+  };
+  const fields = h('div', { class: 'hyper-row' },
+    field('lr', 'lr', st.lr, false),
+    field('res', 'α (MDist-response)', st.loss.res, !distill),
+    field('vis', 'β (MDist-visual)', st.loss.vis, !distill),
+    field('rel', 'γ (RDist)', st.loss.rel, !distill));
+  const btn = h('vscode-button', { id: 'hyper-apply', icon: 'save', 'aria-label': 'Write to kd-experiment.json' }, 'Write to kd-experiment.json');
+  const note = h('span', { id: 'hyper-message', class: message ? (message.ok ? 'ok-text' : 'error-text') : 'muted', role: 'status' },
+    message?.text ?? (distill ? `Total = CE + α·L_res + β·L_vis + γ·L_rel (${target.divergence}, T=${target.temperature})` : `${st.kind} has no teacher: only lr applies.`));
+  btn.addEventListener('click', () => {
+    const values: HyperValues = {};
+    const bad: string[] = [];
+    const read = (k: keyof HyperValues, cur: number, label: string): void => {
+      const el = document.getElementById(`hyper-${k}`) as (HTMLElement & { value: string; disabled: boolean; invalid: boolean }) | null;
+      if (!el || el.disabled) return;
+      const v = Number(el.value.trim());
+      const ok = el.value.trim() !== '' && Number.isFinite(v) && (k === 'lr' ? v > 0 && v <= 1 : v >= 0);
+      el.invalid = !ok;
+      if (!ok) bad.push(`${label} must be ${k === 'lr' ? 'a number in (0, 1]' : 'a number ≥ 0'}`);
+      else if (v !== cur) values[k] = v;
+    };
+    read('lr', st.lr, 'lr');
+    read('res', st.loss.res, 'α');
+    read('vis', st.loss.vis, 'β');
+    read('rel', st.loss.rel, 'γ');
+    if (bad.length) {
+      note.className = 'error-text';
+      note.textContent = bad.join('; ');
+      return;
+    }
+    if (!Object.keys(values).length) {
+      note.className = 'muted';
+      note.textContent = 'Nothing changed.';
+      return;
+    }
+    note.className = 'muted';
+    note.textContent = 'Writing…';
+    post({ type: 'editHyper', experimentFile: target.experimentFile, stage: st.kind as StageKind, values });
+  });
+  box.append(fields, h('div', { class: 'hyper-row' }, btn, note));
+}
+
+// ------------------------------------------------------------------------------------- rendering
+
+function buildLayout(): void {
+  clear(root);
+  root.setAttribute('aria-busy', 'false');
+  const addBtn = h('vscode-button', { id: 'add-run', secondary: true, icon: 'add', 'aria-label': 'Add Run…' }, 'Add Run…');
+  addBtn.addEventListener('click', () => post({ type: 'addRuns' }));
+  const typeSel = h('span', { id: 'type-series-box' });
+  root.append(
+    h('header', { class: 'toolbar' }, h('h1', {}, 'LLaVA-KD Dashboard'), h('div', { id: 'run-chips', class: 'chips', 'aria-label': 'Runs' }), addBtn),
+    h('section', { id: 'run-status', class: 'run-status', 'aria-label': 'Run status' }),
+    h('section', { id: 'controls', class: 'controls', 'aria-label': 'Chart controls' }),
+    h('div', { class: 'grid' },
+      chartCard('loss', 'Loss breakdown', h('span', { id: 'loss-mode', class: 'muted' }), true),
+      chartCard('total', 'Total loss'),
+      chartCard('lr', 'Learning rate'),
+      chartCard('sps', 'Samples/s'),
+      chartCard('acc', 'Eval accuracy'),
+      chartCard('types', 'Accuracy per question type', typeSel)),
+    h('details', { class: 'hyper', id: 'hyper', open: true },
+      h('summary', {}, 'Hyper-parameters for the next run (edits kd-experiment.json, undoable)'),
+      h('div', { id: 'hyper-body' })),
+  );
+  document.getElementById('card-loss')!.append(h('table', { id: 'loss-legend', class: 'legend-table' }));
+  document.getElementById('card-types')!.append(h('table', { id: 'type-table', class: 'legend-table' }));
+  rebuildCharts();
+}
+
+function rebuildCharts(): void {
+  for (const c of Object.values(charts)) c.destroy();
+  const mk = (id: string, yTitle: string, extra: Partial<Parameters<typeof makeLineChart>[2]> = {}): void => {
+    const canvas = document.getElementById(`chart-${id}`) as HTMLCanvasElement | null;
+    if (canvas) charts[id] = makeLineChart(canvas, theme, { yTitle, ...extra });
+  };
+  mk('loss', 'loss', { logY: ui.logScale });
+  mk('total', 'loss', { logY: ui.logScale });
+  mk('lr', 'learning rate');
+  mk('sps', 'samples / s');
+  mk('acc', 'accuracy', { percent: true, yMin: 0, yMax: 1 });
+  mk('types', 'accuracy', { percent: true, yMin: 0, yMax: 1 });
+  scheduleRender(true);
+}
+
+function scheduleRender(now = false): void {
+  if (renderTimer !== undefined) return;
+  const wait = now ? 0 : Math.max(0, 400 - (Date.now() - lastRender));
+  renderTimer = window.setTimeout(() => {
+    renderTimer = undefined;
+    lastRender = Date.now();
+    render();
+  }, wait);
+}
+
+function render(): void {
+  if (!charts.loss) return;
+  const opts = stageOptions();
+  if (opts.map((o) => o.value).join(',') !== stageSelectKey) renderControls();
+  const lines = stageLinesFor();
+  const set = (id: string, ds: LineDataset[], note: string): void => {
+    const c = charts[id];
+    c.data.datasets = ds;
+    setStageLines(c, id === 'acc' || id === 'types' ? lines : lines);
+    c.update('none');
+    const n = document.getElementById(`note-${id}`);
+    if (n) n.textContent = ds.length ? '' : note;
+  };
+  const noMetrics = runs.every((r) => r.cols.globalStep.length === 0);
+  const waiting = runs.some((r) => r.info.state === 'running') ? 'Waiting for the first logged step…' : 'No metrics logged.';
+  set('loss', buildLossDatasets(), noMetrics ? waiting : 'No loss terms in this stage.');
+  set('total', buildSimple((r) => r.cols.total, LOSS_SERIES_NAMES.total, 1, true), waiting);
+  set('lr', buildSimple((r) => r.cols.lr, 'LR', 0, false), waiting);
+  set('sps', buildSimple((r) => r.cols.samplesPerSec, 'Samples/s', 2, true), waiting);
+  set('acc', buildAccDatasets(), 'No evaluation yet.');
+  const typeBox = document.getElementById('type-series-box');
+  const tOpts = typeSeriesOptions();
+  if (typeBox) {
+    const key = tOpts.map((o) => o.value).join(',');
+    if (typeBox.dataset.key !== key) {
+      typeBox.dataset.key = key;
+      clear(typeBox);
+      if (tOpts.length > 1) typeBox.append(select('type-series', 'Model', tOpts, ui.typeSeries, (v) => {
+        ui.typeSeries = v;
+        persist();
+        scheduleRender(true);
+      }));
+    }
+  }
+  set('types', buildTypeDatasets(), 'No evaluation yet.');
+  const mode = document.getElementById('loss-mode');
+  if (mode) mode.textContent = ui.weighted ? 'weighted (weight × raw)' : 'raw';
+  lossLegend();
+  testTable();
+  writeDebug();
+}
+
+function writeDebug(): void {
+  const series: Record<string, number> = {};
+  for (const [id, c] of Object.entries(charts)) for (const [k, v] of Object.entries(pointCounts(c))) series[`${id}:${k}`] = v;
+  setDebug('ready', {
+    runs: runs.map((r) => ({ runId: r.info.runId, state: r.info.state, backend: r.info.backend, metrics: r.cols.globalStep.length, evals: r.evals.length })),
+    series,
+    stageLines: stageLinesFor().length,
+    smoothing: ui.smoothing,
+    weighted: ui.weighted,
+    stage: ui.stage,
+  });
+}
+
+// ------------------------------------------------------------------------------------- messages
+
+function onMessage(m: HostMessage): void {
+  switch (m.type) {
+    case 'loading':
+      showStateMessage(root, 'loading', m.message);
+      setDebug('loading', {});
+      break;
+    case 'error':
+      showStateMessage(root, 'error', m.message, { label: 'Run Full Pipeline', command: 'runFullPipeline' });
+      setDebug('error', { message: m.message });
+      break;
+    case 'dashboard/init':
+      runs = m.runs.map((info) => ({ info, cols: m.metrics[info.key], evals: m.evals[info.key] ?? [] })).filter((r) => r.cols);
+      hyper = m.hyper;
+      persist();
+      if (!runs.length) {
+        showStateMessage(root, 'empty', 'No runs yet — Run Full Pipeline', { label: 'Run Full Pipeline', command: 'runFullPipeline' });
+        const add = h('vscode-button', { secondary: true, 'aria-label': 'Add Run…', onclick: () => post({ type: 'addRuns' }) }, 'Add Run…');
+        root.querySelector('.state-actions')?.append(add);
+        setDebug('empty', { runs: [] });
+        return;
+      }
+      buildLayout();
+      renderControls();
+      renderRuns();
+      renderHyper();
+      break;
+    case 'dashboard/append': {
+      const r = runs.find((x) => x.info.key === m.key);
+      if (!r) return;
+      appendColumns(r.cols, m.metrics);
+      for (const e of m.evals) r.evals.push(e);
+      scheduleRender();
+      break;
+    }
+    case 'run/status': {
+      const r = runs.find((x) => x.info.key === m.run.key);
+      if (!r) return;
+      r.info = m.run;
+      renderRuns();
+      writeDebug();
+      break;
+    }
+    case 'hyper/result': {
+      if (m.target) hyper = hyper.map((t) => (t.experimentFile === m.target!.experimentFile ? m.target! : t));
+      renderHyper({ ok: m.ok, text: m.message });
+      const file = m.target?.experimentFile;
+      if (m.ok && file) {
+        const open = h('vscode-button', { id: 'hyper-open', secondary: true, icon: 'go-to-file', 'aria-label': 'Open kd-experiment.json' }, 'Open kd-experiment.json');
+        open.addEventListener('click', () => post({ type: 'openFile', path: file }));
+        document.getElementById('hyper-message')?.after(open);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+onThemeChange(() => {
+  theme = chartTheme();
+  for (const c of Object.values(charts)) restyleChart(c, theme);
+  scheduleRender(true);
+});
+
+connect(onMessage);

@@ -1,0 +1,152 @@
+/**
+ * chart.js 4 setup of the dashboard: the registered pieces (line charts with linear/log axes and
+ * LTTB decimation), a `stageLines` plugin drawing a dashed vertical line and label where each
+ * stage begins, and a factory for the themed, non-animated, parsing:false line charts that stay
+ * fluid with 100k points.
+ */
+import {
+  Chart, Decimation, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Tooltip,
+  type ChartDataset, type LegendItem, type Plugin, type TooltipItem,
+} from 'chart.js';
+import type { ChartTheme } from './theme';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Decimation, Legend, Tooltip);
+
+export interface StageLine {
+  x: number;
+  label: string;
+}
+
+export interface StageLinesOptions {
+  lines: StageLine[];
+  color: string;
+}
+
+/** Draws the stage boundaries after the datasets (dashed line + stage id at the top). */
+export const stageLinesPlugin: Plugin<'line', StageLinesOptions> = {
+  id: 'stageLines',
+  afterDatasetsDraw(chart, _args, opts) {
+    const lines = opts?.lines ?? [];
+    if (!lines.length) return;
+    const { ctx, chartArea } = chart;
+    const x = chart.scales.x;
+    if (!x) return;
+    ctx.save();
+    ctx.strokeStyle = opts.color;
+    ctx.fillStyle = opts.color;
+    ctx.lineWidth = 1;
+    ctx.setLineDash([4, 3]);
+    ctx.font = '10px sans-serif';
+    ctx.textBaseline = 'top';
+    let lastLabelRight = -Infinity;
+    for (const l of lines) {
+      const px = Math.round(x.getPixelForValue(l.x)) + 0.5;
+      if (px < chartArea.left - 1 || px > chartArea.right + 1) continue;
+      ctx.beginPath();
+      ctx.moveTo(px, chartArea.top);
+      ctx.lineTo(px, chartArea.bottom);
+      ctx.stroke();
+      const w = ctx.measureText(l.label).width;
+      if (px + 3 > lastLabelRight && px + 3 + w < chartArea.right) {
+        ctx.fillText(l.label, px + 3, chartArea.top + 2);
+        lastLabelRight = px + 3 + w + 4;
+      }
+    }
+    ctx.restore();
+  },
+};
+Chart.register(stageLinesPlugin);
+
+export type Pt = { x: number; y: number };
+export type LineDataset = ChartDataset<'line', Pt[]>;
+
+export interface LineChartOptions {
+  yTitle: string;
+  xTitle?: string;
+  logY?: boolean;
+  yMin?: number;
+  yMax?: number;
+  /** Percent axis (accuracy). */
+  percent?: boolean;
+}
+
+/** A themed line chart with decimation, no animation and pre-parsed `{x, y}` data. */
+export function makeLineChart(canvas: HTMLCanvasElement, theme: ChartTheme, o: LineChartOptions): Chart<'line', Pt[]> {
+  Chart.defaults.font.family = theme.font;
+  return new Chart<'line', Pt[]>(canvas, {
+    type: 'line',
+    data: { datasets: [] },
+    options: {
+      animation: false,
+      parsing: false,
+      normalized: true,
+      responsive: true,
+      maintainAspectRatio: false,
+      indexAxis: 'x',
+      spanGaps: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      elements: { point: { radius: 0, hitRadius: 4, hoverRadius: 3 }, line: { borderWidth: 1.5, tension: 0 } },
+      scales: {
+        x: { type: 'linear', bounds: 'data', title: { display: true, text: o.xTitle ?? 'global step', color: theme.muted }, ticks: { color: theme.muted, maxTicksLimit: 8 }, grid: { color: theme.grid } },
+        y: {
+          type: o.logY ? 'logarithmic' : 'linear',
+          min: o.yMin,
+          max: o.yMax,
+          title: { display: true, text: o.yTitle, color: theme.muted },
+          ticks: { color: theme.muted, maxTicksLimit: 6, ...(o.percent ? { callback: (v) => `${Math.round(Number(v) * 100)}%` } : {}) },
+          grid: { color: theme.grid },
+        },
+      },
+      plugins: {
+        decimation: { enabled: true, algorithm: 'lttb', samples: 800, threshold: 1600 },
+        legend: {
+          labels: { color: theme.foreground, boxWidth: 12, boxHeight: 2, filter: (item: LegendItem) => !String(item.text).endsWith(' (raw)') },
+        },
+        tooltip: {
+          callbacks: {
+            label: (ctx: TooltipItem<'line'>) => {
+              const y = ctx.parsed.y ?? NaN;
+              return `${ctx.dataset.label}: ${o.percent ? `${(y * 100).toFixed(1)}%` : formatNum(y)}`;
+            },
+            title: (items: TooltipItem<'line'>[]) => (items.length ? `step ${items[0].parsed.x}` : ''),
+          },
+        },
+        stageLines: { lines: [], color: theme.stageLine },
+      } as never,
+    },
+  });
+}
+
+/** Applies a new theme to an existing chart. */
+export function restyleChart(chart: Chart<'line', Pt[]>, theme: ChartTheme): void {
+  const s = chart.options.scales as Record<string, { ticks?: { color?: string }; grid?: { color?: string }; title?: { color?: string } }>;
+  for (const ax of Object.values(s)) {
+    if (ax.ticks) ax.ticks.color = theme.muted;
+    if (ax.grid) ax.grid.color = theme.grid;
+    if (ax.title) ax.title.color = theme.muted;
+  }
+  const p = chart.options.plugins as { legend?: { labels?: { color?: string } }; stageLines?: StageLinesOptions };
+  if (p.legend?.labels) p.legend.labels.color = theme.foreground;
+  if (p.stageLines) p.stageLines.color = theme.stageLine;
+}
+
+export function setStageLines(chart: Chart<'line', Pt[]>, lines: StageLine[]): void {
+  (chart.options.plugins as { stageLines?: StageLinesOptions }).stageLines!.lines = lines;
+}
+
+export function formatNum(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(3);
+  return Number(v.toPrecision(5)).toString();
+}
+
+/** Number of points the chart holds per dataset label (before decimation). */
+export function pointCounts(chart: Chart<'line', Pt[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of chart.data.datasets) {
+    const raw = (d as unknown as { _data?: Pt[] })._data ?? d.data;
+    out[String(d.label)] = raw.length;
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+/**
+ * Formula labels of the loss terms for the dashboard legend, e.g.
+ * `L_vis = mean_visual KL(p_T‖p_S) · β=1`, following the configured divergence (method.md).
+ * Pure, unit-tested in test/host-lossLabels.test.ts.
+ */
+import type { LossTerm } from '../../src/common/runFormat';
+
+/** Divergence formula of MDist between teacher p_T and student p_S. */
+export function divergenceFormula(divergence: string): string {
+  switch (divergence) {
+    case 'forward_kl':
+      return 'KL(p_T‖p_S)';
+    case 'reverse_kl':
+      return 'KL(p_S‖p_T)';
+    case 'js':
+      return 'JS(p_T,p_S) = ½KL(p_T‖m)+½KL(p_S‖m), m=(p_T+p_S)/2';
+    case 'tv':
+      return 'TV(p_T,p_S) = ½Σ|p_T−p_S|';
+    case 'skew_forward_kl':
+      return 'KL(p_T‖λp_T+(1−λ)p_S)';
+    case 'skew_reverse_kl':
+      return 'KL(p_S‖λp_S+(1−λ)p_T)';
+    default:
+      return `${divergence}(p_T,p_S)`;
+  }
+}
+
+const WEIGHT_SYMBOL: Record<LossTerm, string> = { ce: 'w', res: 'α', vis: 'β', rel: 'γ', task: 'w' };
+
+/** Formats a weight compactly: 1, 0.5, 1e-3. */
+export function fmtWeight(w: number): string {
+  if (w === 0) return '0';
+  if (Math.abs(w) < 1e-3 || Math.abs(w) >= 1e4) return w.toExponential(0).replace('e+', 'e');
+  return String(Number(w.toPrecision(4)));
+}
+
+/** Formula of a term without its weight. */
+export function termFormula(term: LossTerm, divergence: string): string {
+  const d = divergence === 'forward_kl' ? 'KL(p_T‖p_S)' : divergenceFormula(divergence).split(' = ')[0];
+  switch (term) {
+    case 'ce':
+      return 'CE = mean_resp −log p_S(y)';
+    case 'res':
+      return `L_res = mean_resp ${d}`;
+    case 'vis':
+      return `L_vis = mean_visual ${d}`;
+    case 'rel':
+      return 'L_rel = 1 − cos(vec(Z_S Z_Sᵀ), vec(Z_T Z_Tᵀ))';
+    case 'task':
+      return 'L_task = mean attribute CE';
+  }
+}
+
+/** Full label: formula and weight, e.g. `L_vis = mean_visual KL(p_T‖p_S) · β=1`. */
+export function termLabel(term: LossTerm, divergence: string, weight: number | undefined): string {
+  const f = termFormula(term, divergence);
+  if (weight === undefined) return f;
+  return `${f} · ${WEIGHT_SYMBOL[term]}=${fmtWeight(weight)}`;
+}

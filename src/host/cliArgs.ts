@@ -1,0 +1,88 @@
+/**
+ * Argument lists and environment for the trainer CLI (`dist/cli.js`, see docs/cli.md) as the
+ * extension spawns it. Pure (no vscode), unit-tested in test/host-cliArgs.test.ts.
+ */
+import type { BackendName } from '../trainer/config/types';
+
+/** Stage sets of the training commands. */
+export const STAGE_SETS = {
+  teacher: ['vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft'],
+  dpt: ['kd/dpt'],
+  sft: ['kd/sft'],
+  dft: ['kd/dft'],
+  /** DPT when no teacher exists yet: train the teacher (and the student LM) first, in the same run. */
+  teacherThenDpt: ['vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft', 'student/lm', 'kd/dpt'],
+} as const;
+
+/** Every stage id in pipeline order (docs/cli.md). */
+export const ALL_STAGE_IDS = [
+  'vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft', 'student/lm',
+  'baseline/pt', 'baseline/sft', 'kd/dpt', 'kd/sft', 'kd/dft',
+] as const;
+
+export const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export type TrainerAction =
+  | { kind: 'run'; experimentFile: string; stages?: readonly string[]; from?: string; backend?: BackendName }
+  | { kind: 'resume'; runDir: string }
+  | { kind: 'init'; dir: string; preset?: string; name?: string }
+  | { kind: 'validate'; experimentFile: string };
+
+/**
+ * CLI arguments (after the script path) of an action. `--backend` is passed only when it is not
+ * `auto` (then the experiment's own `backend` field decides). Training and validation get `--json`.
+ */
+export function buildCliArgs(a: TrainerAction): string[] {
+  switch (a.kind) {
+    case 'run': {
+      const args = ['run', a.experimentFile];
+      if (a.stages && a.stages.length) args.push('--stages', a.stages.join(','));
+      if (a.from) args.push('--from', a.from);
+      if (a.backend && a.backend !== 'auto') args.push('--backend', a.backend);
+      args.push('--json');
+      return args;
+    }
+    case 'resume':
+      return ['resume', a.runDir, '--json'];
+    case 'init': {
+      const args = ['init', a.dir];
+      if (a.preset) args.push('--preset', a.preset);
+      if (a.name) args.push('--name', a.name);
+      return args;
+    }
+    case 'validate':
+      return ['validate', a.experimentFile, '--json'];
+  }
+}
+
+/**
+ * Environment of the trainer child: the parent's, plus ELECTRON_RUN_AS_NODE=1 (VS Code's
+ * executable runs as plain node) and LLAVA_KD_NATIVE_PATH when a native-module folder is set.
+ */
+export function trainerEnv(base: NodeJS.ProcessEnv, nativePath: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ELECTRON_RUN_AS_NODE: '1' };
+  if (nativePath) env.LLAVA_KD_NATIVE_PATH = nativePath;
+  else delete env.LLAVA_KD_NATIVE_PATH;
+  return env;
+}
+
+/** Human title of a run action, for notifications and the progress title. */
+export function actionTitle(a: TrainerAction): string {
+  switch (a.kind) {
+    case 'run': {
+      const s = a.stages?.join(',') ?? 'all';
+      if (s === 'all') return 'Full pipeline';
+      if (s === STAGE_SETS.dft.join(',')) return 'Distilled fine-tuning (kd/dft)';
+      if (s === STAGE_SETS.dpt.join(',')) return 'Distilled pre-training (kd/dpt)';
+      if (s === STAGE_SETS.sft.join(',')) return 'Supervised fine-tuning (kd/sft)';
+      if (s === STAGE_SETS.teacher.join(',')) return 'Teacher training';
+      return `Stages ${s}`;
+    }
+    case 'resume':
+      return 'Resume';
+    case 'init':
+      return 'New experiment';
+    case 'validate':
+      return 'Validate';
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * Runs trainer child processes (several at once, kept in a map): spawns `dist/cli.js` with the
+ * extension host's own executable, forwards stderr to the log channel, follows the JSON events
+ * for the status bar (`$(sync~spin) kd/dft 120/400 · ETA 1m 20s`) and a cancellable progress
+ * notification, and reports completion / failure / stop with follow-up actions.
+ */
+import * as vscode from 'vscode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TrainerEvent } from '../common/runFormat';
+import { readStatus } from '../common/runReader';
+import type { BackendName } from '../trainer/config/types';
+import { actionTitle, buildCliArgs, trainerEnv, type TrainerAction } from './cliArgs';
+import { formatAccuracyRecord, formatDuration, percent, statusBarText } from './format';
+import { TrainerProcess, exitOutcome, type TrainerExit } from './trainerProcess';
+
+export interface ActiveTraining {
+  id: number;
+  action: TrainerAction;
+  title: string;
+  experimentName: string;
+  experimentFile?: string;
+  proc: TrainerProcess;
+  runDir?: string;
+  runId?: string;
+  backend?: string;
+  stage: string | null;
+  step: number;
+  totalSteps: number;
+  globalStep: number;
+  globalTotalSteps: number;
+  etaSeconds?: number;
+  lastError?: string;
+  /** Last lines of stderr (for failure messages). */
+  stderrTail: string[];
+}
+
+export interface TrainerManagerDeps {
+  extensionPath: string;
+  globalStoragePath: string;
+  log: vscode.LogOutputChannel;
+  /** Called when a run folder appears or a process ends (the tree refreshes). */
+  onRunsChanged: () => void;
+}
+
+/** Folder holding native tfjs modules: the setting, else the one Install GPU Backend fills. */
+export function nativeModulesPath(globalStoragePath: string): string | undefined {
+  const setting = vscode.workspace.getConfiguration('llavaKd').get<string>('nativeModulesPath')?.trim();
+  if (setting) return setting;
+  const installed = path.join(globalStoragePath, 'native');
+  return fs.existsSync(path.join(installed, 'node_modules', '@tensorflow')) ? installed : undefined;
+}
+
+export function configuredBackend(): BackendName {
+  return vscode.workspace.getConfiguration('llavaKd').get<BackendName>('backend') ?? 'auto';
+}
+
+/** Refuses (with a message offering to manage trust) in an untrusted workspace. */
+export async function requireTrust(what: string): Promise<boolean> {
+  if (vscode.workspace.isTrusted) return true;
+  const pick = await vscode.window.showWarningMessage(`LLaVA-KD: ${what} runs code and is disabled in an untrusted workspace.`, 'Manage Workspace Trust');
+  if (pick) await vscode.commands.executeCommand('workbench.trust.manage');
+  return false;
+}
+
+export class TrainerManager implements vscode.Disposable {
+  private readonly active = new Map<number, ActiveTraining>();
+  private nextId = 1;
+  private readonly statusBar: vscode.StatusBarItem;
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private statusReadAt = new Map<number, number>();
+
+  constructor(private readonly deps: TrainerManagerDeps) {
+    this.statusBar = vscode.window.createStatusBarItem('llavaKd.training', vscode.StatusBarAlignment.Left, 50);
+    this.statusBar.name = 'LLaVA-KD Training';
+  }
+
+  get trainings(): ActiveTraining[] {
+    return [...this.active.values()];
+  }
+
+  byRunDir(runDir: string): ActiveTraining | undefined {
+    const norm = path.resolve(runDir);
+    return this.trainings.find((t) => t.runDir && path.resolve(t.runDir) === norm);
+  }
+
+  /** Starts the CLI for `action` in `cwd`. Returns undefined when refused (trust, missing bundle). */
+  async start(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
+    if (!(await requireTrust('Training'))) return undefined;
+    const cliPath = path.join(this.deps.extensionPath, 'dist', 'cli.js');
+    if (!fs.existsSync(cliPath)) {
+      void vscode.window.showErrorMessage(`LLaVA-KD: the trainer bundle ${cliPath} is missing. Rebuild the extension (npm run build).`);
+      return undefined;
+    }
+    const args = buildCliArgs(action);
+    const env = trainerEnv(process.env, nativeModulesPath(this.deps.globalStoragePath));
+    const title = actionTitle(action);
+    this.deps.log.info(`Starting: ${process.execPath} ${cliPath} ${args.join(' ')} (cwd ${cwd})`);
+    const proc = new TrainerProcess({ execPath: process.execPath, cliPath, args, cwd, env });
+    const t: ActiveTraining = {
+      id: this.nextId++, action, title, experimentName, proc, stage: null, step: 0, totalSteps: 0, globalStep: 0, globalTotalSteps: 0, stderrTail: [],
+      experimentFile: action.kind === 'run' ? action.experimentFile : undefined,
+      runDir: action.kind === 'resume' ? action.runDir : undefined,
+      runId: action.kind === 'resume' ? path.basename(action.runDir) : undefined,
+    };
+    this.active.set(t.id, t);
+    const tag = (): string => `[${t.runId ?? `#${t.id}`}]`;
+    proc.onText(({ stream, text }) => {
+      if (stream === 'stderr') {
+        t.stderrTail.push(text);
+        if (t.stderrTail.length > 30) t.stderrTail.shift();
+      }
+      this.deps.log.info(`${tag()} ${text}`);
+    });
+    proc.onEvent((e) => this.onEvent(t, e, tag));
+    this.updateStatusBar();
+    this.changed.fire();
+    this.showProgress(t);
+    void proc.exited.then((exit) => this.onExit(t, exit));
+    return t;
+  }
+
+  stop(t: ActiveTraining): void {
+    this.deps.log.info(`[${t.runId ?? `#${t.id}`}] stop requested: SIGTERM (SIGKILL after ${t.proc.killTimeoutMs / 1000} s)`);
+    t.proc.stop();
+  }
+
+  private onEvent(t: ActiveTraining, e: TrainerEvent, tag: () => string): void {
+    switch (e.event) {
+      case 'started':
+        t.runDir = e.runDir;
+        t.runId = e.runId;
+        t.backend = e.backend;
+        this.deps.log.info(`${tag()} started in ${e.runDir} (backend ${e.backend}, stages ${e.stages.join(', ')}, pid ${e.pid})`);
+        this.deps.onRunsChanged();
+        break;
+      case 'stage-start':
+        t.stage = e.stage;
+        t.step = 0;
+        t.totalSteps = e.totalSteps;
+        this.readGlobal(t, true);
+        this.deps.onRunsChanged();
+        break;
+      case 'step':
+        t.stage = e.stage;
+        t.step = e.step;
+        t.totalSteps = e.totalSteps;
+        t.globalStep = e.globalStep;
+        if (e.etaSeconds !== undefined) t.etaSeconds = e.etaSeconds;
+        this.readGlobal(t, false);
+        break;
+      case 'stage-done':
+        this.deps.log.info(`${tag()} ${e.stage} done at step ${e.step}: ${e.checkpoint}`);
+        this.deps.onRunsChanged();
+        break;
+      case 'eval':
+        this.deps.log.info(`${tag()} eval ${e.model} ${e.split} at ${e.stage} step ${e.step}: ${(e.accuracy * 100).toFixed(1)}% (n=${e.n})`);
+        break;
+      case 'log':
+        if (e.level === 'warn') this.deps.log.warn(`${tag()} ${e.message}`);
+        else this.deps.log.info(`${tag()} ${e.message}`);
+        break;
+      case 'error':
+        t.lastError = e.message;
+        if (e.runDir) t.runDir = e.runDir;
+        this.deps.log.error(`${tag()} ${e.message}`);
+        break;
+      case 'finished':
+        t.runDir = e.runDir || t.runDir;
+        break;
+      default:
+        break;
+    }
+    this.updateStatusBar();
+    this.changed.fire();
+  }
+
+  /** Global step total and ETA come from status.json (read at most once a second). */
+  private readGlobal(t: ActiveTraining, force: boolean): void {
+    if (!t.runDir) return;
+    const now = Date.now();
+    if (!force && now - (this.statusReadAt.get(t.id) ?? 0) < 1000) return;
+    this.statusReadAt.set(t.id, now);
+    const r = readStatus(t.runDir);
+    if (!r.ok) return;
+    t.globalTotalSteps = r.status.globalTotalSteps;
+    if (r.status.globalStep > t.globalStep) t.globalStep = r.status.globalStep;
+    if (t.etaSeconds === undefined && r.status.etaSeconds !== undefined) t.etaSeconds = r.status.etaSeconds;
+    t.backend = r.status.backend || t.backend;
+  }
+
+  private showProgress(t: ActiveTraining): void {
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `LLaVA-KD: ${t.title} — ${t.experimentName}`, cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => this.stop(t));
+        let reported = 0;
+        const sub = this.onDidChange(() => {
+          const pct = t.globalTotalSteps > 0 ? percent(t.globalStep, t.globalTotalSteps) : t.totalSteps > 0 ? percent(t.step, t.totalSteps) : 0;
+          const msg = t.stage ? `${t.stage} ${t.step}/${t.totalSteps}${t.etaSeconds !== undefined ? ` · ETA ${formatDuration(t.etaSeconds)}` : ''}` : 'starting…';
+          progress.report({ message: msg, increment: pct > reported ? pct - reported : undefined });
+          if (pct > reported) reported = pct;
+        });
+        try {
+          await t.proc.exited;
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
+  }
+
+  private async onExit(t: ActiveTraining, exit: TrainerExit): Promise<void> {
+    this.active.delete(t.id);
+    this.statusReadAt.delete(t.id);
+    this.updateStatusBar();
+    this.changed.fire();
+    this.deps.onRunsChanged();
+    const outcome = exitOutcome(exit);
+    const status = t.runDir ? readStatus(t.runDir) : undefined;
+    const st = status?.ok ? status.status : undefined;
+    const name = `${t.title}${t.runId ? ` (${t.runId})` : ''}`;
+    this.deps.log.info(`[${t.runId ?? `#${t.id}`}] exited: code ${exit.code}, signal ${exit.signal ?? 'none'} -> ${outcome}`);
+    const runDir = t.runDir;
+    const actions: string[] = [];
+    const act = async (pick: string | undefined): Promise<void> => {
+      if (pick === 'Open Dashboard' && runDir) await vscode.commands.executeCommand('llavaKd.openDashboard', runDir);
+      else if (pick === 'Show Log') this.deps.log.show(true);
+      else if (pick === 'Resume' && runDir) await vscode.commands.executeCommand('llavaKd.resumeRun', runDir);
+      else if (pick === 'Open Config' && t.experimentFile) await vscode.window.showTextDocument(vscode.Uri.file(t.experimentFile));
+    };
+    if (outcome === 'completed') {
+      const acc = formatAccuracyRecord(st?.accuracy);
+      if (runDir) actions.push('Open Dashboard');
+      actions.push('Show Log');
+      void vscode.window.showInformationMessage(`LLaVA-KD: ${name} finished${acc ? ` — ${acc}` : ''}.`, ...actions).then(act);
+    } else if (outcome === 'stopped') {
+      if (runDir) actions.push('Resume', 'Open Dashboard');
+      actions.push('Show Log');
+      const where = st?.stage ? ` at ${st.stage} ${st.step}/${st.totalSteps}` : '';
+      void vscode.window.showInformationMessage(`LLaVA-KD: ${name} stopped${where}${exit.killed ? ' (killed after the grace period)' : ''}.`, ...actions).then(act);
+    } else if (outcome === 'invalid') {
+      const detail = t.lastError ?? t.stderrTail.slice(-3).join(' ').trim();
+      if (t.experimentFile) actions.push('Open Config');
+      actions.push('Show Log');
+      void vscode.window.showErrorMessage(`LLaVA-KD: ${name} refused: ${detail || 'invalid configuration or input (exit code 2)'}`, ...actions).then(act);
+    } else {
+      const detail = st?.error ?? t.lastError ?? t.stderrTail.slice(-2).join(' ').trim();
+      actions.push('Show Log');
+      if (runDir) actions.push('Open Dashboard', 'Resume');
+      void vscode.window.showErrorMessage(`LLaVA-KD: ${name} failed${detail ? `: ${detail}` : ` (exit code ${exit.code ?? exit.signal})`}`, ...actions).then(act);
+    }
+  }
+
+  private updateStatusBar(): void {
+    const list = this.trainings;
+    if (!list.length) {
+      this.statusBar.hide();
+      return;
+    }
+    const first = list[0];
+    this.statusBar.text = statusBarText(first, list.length - 1);
+    const md = new vscode.MarkdownString(list.map((t) => `**${t.runId ?? t.title}** (${t.experimentName}): ${t.stage ?? 'starting'} ${t.step}/${t.totalSteps}` +
+      `${t.globalTotalSteps ? ` · overall ${percent(t.globalStep, t.globalTotalSteps)}%` : ''}${t.etaSeconds !== undefined ? ` · ETA ${formatDuration(t.etaSeconds)}` : ''}${t.backend ? ` · ${t.backend}` : ''}`).join('\n\n') + '\n\nClick to open the dashboard.');
+    this.statusBar.tooltip = md;
+    const dirs = list.map((t) => t.runDir).filter((d): d is string => !!d);
+    this.statusBar.command = { command: 'llavaKd.openDashboard', title: 'Open Dashboard', arguments: dirs.length ? [dirs] : [] };
+    this.statusBar.accessibilityInformation = { label: `LLaVA-KD training ${first.stage ?? 'starting'} step ${first.step} of ${first.totalSteps}` };
+    this.statusBar.show();
+  }
+
+  dispose(): void {
+    for (const t of this.active.values()) t.proc.stop();
+    this.statusBar.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Builds the Experiments tree (experiment -> runs -> stages -> checkpoints) as plain node
+ * objects from experiment/run summaries; views/experimentsTree.ts maps them onto vscode
+ * TreeItems. Pure (no vscode), unit-tested in test/host-treeModel.test.ts.
+ */
+import * as path from 'node:path';
+import type { RunStatus } from '../common/runFormat';
+import { formatAccuracyRecord, formatBytes, formatDuration, percent } from './format';
+import { checkpointStage, compareRunsNewestFirst, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
+
+export type NodeKind = 'experiment' | 'run' | 'stage' | 'checkpoint' | 'info';
+
+export interface NodeIcon {
+  /** Codicon id, e.g. `sync~spin`. */
+  id: string;
+  /** Theme colour id, e.g. `testing.iconPassed`. */
+  color?: string;
+}
+
+export interface TreeNodeModel {
+  kind: NodeKind;
+  /** Stable id (keeps expansion state across refreshes). */
+  id: string;
+  label: string;
+  description?: string;
+  /** Markdown. */
+  tooltip?: string;
+  icon: NodeIcon;
+  /** Matched by `viewItem` in package.json menus: experiment, run.<state>, stage.<state>, checkpoint, info. */
+  contextValue: string;
+  collapsible: 'none' | 'collapsed' | 'expanded';
+  children: TreeNodeModel[];
+  experimentFile?: string;
+  experimentDir?: string;
+  runDir?: string;
+  stage?: string;
+  /** File path of a checkpoint. */
+  path?: string;
+  /** Command run on click. */
+  command?: { id: string; title: string };
+}
+
+const RUN_ICONS: Record<string, NodeIcon> = {
+  running: { id: 'sync~spin', color: 'charts.blue' },
+  completed: { id: 'pass', color: 'testing.iconPassed' },
+  failed: { id: 'error', color: 'testing.iconFailed' },
+  stopped: { id: 'debug-stop', color: 'charts.yellow' },
+  unknown: { id: 'question', color: 'problemsWarningIcon.foreground' },
+};
+
+const STAGE_ICONS: Record<StageRowState, NodeIcon> = {
+  done: { id: 'check', color: 'testing.iconPassed' },
+  running: { id: 'loading~spin', color: 'charts.blue' },
+  failed: { id: 'error', color: 'testing.iconFailed' },
+  stopped: { id: 'debug-pause', color: 'charts.yellow' },
+  pending: { id: 'circle-outline' },
+};
+
+/** Escapes markdown control characters in user text. */
+export function mdEscape(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+}
+
+/** One-line description of a run: `kd/dft 120/400 · 30%`, `completed · kd 71.0%`, ... */
+export function runDescription(s: RunStatus): string {
+  const where = s.stage ? `${s.stage} ${s.step}/${s.totalSteps}` : '';
+  const pct = `${percent(s.globalStep, s.globalTotalSteps)}%`;
+  const acc = formatAccuracyRecord(s.accuracy);
+  switch (s.state) {
+    case 'running':
+      return [where || 'starting', pct, s.etaSeconds !== undefined ? `ETA ${formatDuration(s.etaSeconds)}` : ''].filter(Boolean).join(' · ');
+    case 'completed':
+      return ['completed', acc].filter(Boolean).join(' · ');
+    case 'failed':
+      return [`failed${where ? ` at ${where}` : ''}`, pct].join(' · ');
+    case 'stopped':
+      return [`stopped${where ? ` at ${where}` : ''}`, pct].join(' · ');
+  }
+}
+
+/** Markdown tooltip of a run. */
+export function runTooltip(exp: ExperimentSummary, run: RunSummary): string {
+  const s = run.status;
+  if (!s) return `**${mdEscape(run.runId)}**\n\nStatus unreadable: ${mdEscape(run.error ?? 'status.json missing')}\n\n${mdEscape(run.dir)}`;
+  const lines = [
+    `**${mdEscape(run.runId)}** — ${s.state}`,
+    `Experiment: ${mdEscape(exp.name)}`,
+    s.stage ? `Stage: ${mdEscape(s.stage)} (${s.step}/${s.totalSteps}), overall ${s.globalStep}/${s.globalTotalSteps} (${percent(s.globalStep, s.globalTotalSteps)}%)` : 'Stage: not started',
+    `Backend: ${mdEscape(s.backend || '?')}`,
+    `Started: ${mdEscape(s.startedAt)}${s.endedAt ? ` · ended ${mdEscape(s.endedAt)}` : ''}`,
+  ];
+  if (s.state === 'running' && s.etaSeconds !== undefined) lines.push(`ETA: ${formatDuration(s.etaSeconds)}`);
+  const acc = formatAccuracyRecord(s.accuracy);
+  if (acc) lines.push(`Accuracy: ${mdEscape(acc)}`);
+  if (s.from) lines.push(`From: ${mdEscape(s.from)}`);
+  if (s.error) lines.push(`Error: ${mdEscape(s.error)}`);
+  lines.push(mdEscape(run.dir));
+  return lines.join('\n\n');
+}
+
+function checkpointNode(run: RunSummary, c: RunSummary['checkpoints'][number]): TreeNodeModel {
+  return {
+    kind: 'checkpoint',
+    id: `ckpt:${c.path}`,
+    label: c.name,
+    description: formatBytes(c.size),
+    tooltip: `${mdEscape(c.path)}\n\n${formatBytes(c.size)} · ${new Date(c.mtimeMs).toISOString()}`,
+    icon: { id: c.name.startsWith('resume') ? 'history' : 'package' },
+    contextValue: 'checkpoint',
+    collapsible: 'none',
+    children: [],
+    runDir: run.dir,
+    path: c.path,
+  };
+}
+
+/** Run node with its stages (each holding its final checkpoint) and the other checkpoints. */
+export function runNode(exp: ExperimentSummary, run: RunSummary): TreeNodeModel {
+  const s = run.status;
+  const state = s?.state ?? 'unknown';
+  const byStage = new Map<string, RunSummary['checkpoints']>();
+  const loose: RunSummary['checkpoints'] = [];
+  for (const c of run.checkpoints) {
+    const st = checkpointStage(c.name);
+    if (st && s?.stages.includes(st)) byStage.set(st, [...(byStage.get(st) ?? []), c]);
+    else loose.push(c);
+  }
+  const children: TreeNodeModel[] = [];
+  if (s) {
+    for (const row of stageRows(s)) {
+      const ckpts = byStage.get(row.stage) ?? [];
+      children.push({
+        kind: 'stage',
+        id: `stage:${run.dir}:${row.stage}`,
+        label: row.stage,
+        description: row.step !== undefined && row.state !== 'done' ? `${row.state} · ${row.step}/${row.totalSteps} (${percent(row.step, row.totalSteps ?? 0)}%)` : row.state,
+        tooltip: `${mdEscape(row.stage)}: ${row.state}`,
+        icon: STAGE_ICONS[row.state],
+        contextValue: `stage.${row.state}`,
+        collapsible: ckpts.length ? 'collapsed' : 'none',
+        children: ckpts.map((c) => checkpointNode(run, c)),
+        runDir: run.dir,
+        stage: row.stage,
+        experimentFile: exp.file,
+      });
+    }
+  }
+  for (const c of loose) children.push(checkpointNode(run, c));
+  return {
+    kind: 'run',
+    id: `run:${run.dir}`,
+    label: run.runId,
+    description: s ? runDescription(s) : `unreadable status`,
+    tooltip: runTooltip(exp, run),
+    icon: RUN_ICONS[state],
+    contextValue: `run.${state}`,
+    collapsible: state === 'running' ? 'expanded' : 'collapsed',
+    children,
+    runDir: run.dir,
+    experimentFile: exp.file,
+    experimentDir: exp.dir,
+    command: { id: 'llavaKd.openDashboard', title: 'Open Dashboard' },
+  };
+}
+
+/** The whole tree: experiments sorted by label, runs newest first; an info row for none. */
+export function buildTree(experiments: ExperimentSummary[]): TreeNodeModel[] {
+  return [...experiments]
+    .sort((a, b) => a.label.localeCompare(b.label))
+    .map((exp) => {
+      const runs = [...exp.runs].sort(compareRunsNewestFirst);
+      const running = runs.filter((r) => r.status?.state === 'running').length;
+      const children = runs.length
+        ? runs.map((r) => runNode(exp, r))
+        : [{
+            kind: 'info' as const,
+            id: `info:${exp.file}`,
+            label: 'No runs yet — Run Full Pipeline',
+            icon: { id: 'play' },
+            contextValue: 'info',
+            collapsible: 'none' as const,
+            children: [],
+            experimentFile: exp.file,
+            experimentDir: exp.dir,
+            command: { id: 'llavaKd.runFullPipeline', title: 'Run Full Pipeline' },
+          }];
+      return {
+        kind: 'experiment' as const,
+        id: `exp:${exp.file}`,
+        label: exp.label,
+        description: [exp.name !== path.basename(exp.dir) ? exp.name : '', `${runs.length} run${runs.length === 1 ? '' : 's'}`, running ? `${running} running` : '']
+          .filter(Boolean)
+          .join(' · '),
+        tooltip: `**${mdEscape(exp.name)}**\n\n${mdEscape(exp.file)}`,
+        icon: { id: 'beaker' },
+        contextValue: 'experiment',
+        collapsible: 'expanded' as const,
+        children,
+        experimentFile: exp.file,
+        experimentDir: exp.dir,
+      };
+    });
+}

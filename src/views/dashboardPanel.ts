@@ -1,0 +1,177 @@
+/**
+ * Host side of the dashboard panel: reads the metrics/eval files of its runs (JsonlTail), sends
+ * them in columns, then posts increments while runs train (file events + a 1 s poll while
+ * visible), pushes status changes, and applies the hyper-parameter form.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { EvalLine, MetricsLine } from '../common/runFormat';
+import { JsonlTail } from '../common/runReader';
+import type { HyperTarget, RunInfo, WebviewMessage } from '../common/messages';
+import { hyperTarget, runDivergence } from '../host/configSources';
+import { applyHyperEdit } from '../host/hyperEdit';
+import { metricsToColumns } from '../host/metricsColumns';
+import { toRunInfo } from '../host/runModel';
+import { readRunSummary, type RunStore } from '../host/runStore';
+import { PanelBase, type PanelDeps } from './panelBase';
+
+export interface PanelServices {
+  store: RunStore;
+  /** Asks the user for more runs to show; returns their folders. */
+  pickMoreRuns: (kind: 'dashboard' | 'samples', exclude: string[]) => Promise<string[] | undefined>;
+  pickMoreSources: (exclude: string[]) => Promise<string[] | undefined>;
+}
+
+interface Tail {
+  metrics: JsonlTail<MetricsLine>;
+  evals: JsonlTail<EvalLine>;
+  stages: string[];
+}
+
+const divergences = new Map<string, string | undefined>();
+
+/** RunInfo of a run folder, fresh from its status.json (the divergence of its config is cached). */
+export function runInfoOf(store: RunStore, dir: string): RunInfo {
+  const info = toRunInfo(store.experimentOfRun(dir), readRunSummary(dir));
+  if (!divergences.has(dir) || divergences.get(dir) === undefined) divergences.set(dir, runDivergence(dir));
+  const d = divergences.get(dir);
+  if (d) info.divergence = d;
+  return info;
+}
+
+export class DashboardPanel extends PanelBase {
+  private tails = new Map<string, Tail>();
+  private statusKeys = new Map<string, string>();
+  private hyper: HyperTarget[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(panel: vscode.WebviewPanel, deps: PanelDeps, sources: string[], private readonly services: PanelServices) {
+    super('dashboard', panel, deps, sources);
+    services.store.onDidChangeRunFiles((dir) => {
+      if (this.tails.has(dir)) this.poll();
+    }, undefined, this.disposables);
+    services.store.onDidChange(() => this.pushStatus(), undefined, this.disposables);
+  }
+
+  protected init(): void {
+    this.post({ type: 'loading', message: `Reading ${this.sources.length} run${this.sources.length === 1 ? '' : 's'}…` });
+    this.tails.clear();
+    this.statusKeys.clear();
+    const runs: RunInfo[] = [];
+    const metrics: Record<string, ReturnType<typeof metricsToColumns>> = {};
+    const evals: Record<string, EvalLine[]> = {};
+    for (const dir of this.sources) {
+      const info = runInfoOf(this.services.store, dir);
+      const tail: Tail = { metrics: new JsonlTail<MetricsLine>(path.join(dir, 'metrics.jsonl')), evals: new JsonlTail<EvalLine>(path.join(dir, 'eval.jsonl')), stages: [] };
+      const m = tail.metrics.read();
+      const e = tail.evals.read();
+      for (const err of [...m.errors, ...e.errors].slice(0, 5)) this.deps.log.warn(`${dir}: line ${err.line}: ${err.message}`);
+      const cols = metricsToColumns(m.rows);
+      tail.stages = cols.stages;
+      this.tails.set(dir, tail);
+      runs.push(info);
+      metrics[dir] = cols;
+      evals[dir] = e.rows;
+      this.statusKeys.set(dir, JSON.stringify(info));
+    }
+    const seen = new Set<string>();
+    this.hyper = [];
+    for (const r of runs) {
+      if (seen.has(r.experimentFile)) continue;
+      seen.add(r.experimentFile);
+      this.hyper.push(hyperTarget(r.experimentFile, r.experimentName, r.key));
+    }
+    this.post({ type: 'dashboard/init', runs, metrics, evals, hyper: this.hyper });
+    this.ensureTimer();
+  }
+
+  /** Posts rows appended since the last read (a replaced file re-initialises). */
+  private poll(): void {
+    if (!this.ready) return;
+    for (const [dir, t] of this.tails) {
+      const m = t.metrics.read();
+      const e = t.evals.read();
+      if (m.reset || e.reset) {
+        this.init();
+        return;
+      }
+      if (!m.rows.length && !e.rows.length) continue;
+      const cols = metricsToColumns(m.rows, t.stages);
+      t.stages = cols.stages;
+      this.post({ type: 'dashboard/append', key: dir, metrics: cols, evals: e.rows });
+    }
+  }
+
+  private pushStatus(): void {
+    if (!this.ready) return;
+    for (const dir of this.tails.keys()) {
+      const info = runInfoOf(this.services.store, dir);
+      const key = JSON.stringify(info);
+      if (this.statusKeys.get(dir) === key) continue;
+      this.statusKeys.set(dir, key);
+      this.post({ type: 'run/status', run: info });
+    }
+    this.poll();
+    this.ensureTimer();
+  }
+
+  /** Polls every second while visible and a run is running. */
+  private ensureTimer(): void {
+    const running = [...this.statusKeys.values()].some((k) => (JSON.parse(k) as RunInfo).state === 'running');
+    const want = running && this.panel.visible && this.ready;
+    if (want && !this.timer) this.timer = setInterval(() => this.pushStatus(), 1000);
+    else if (!want && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  protected override onVisibility(): void {
+    this.ensureTimer();
+  }
+
+  protected async handle(m: WebviewMessage): Promise<void> {
+    switch (m.type) {
+      case 'addRuns': {
+        const more = await this.services.pickMoreRuns('dashboard', this.sources);
+        if (more?.length) this.setSources([...this.sources, ...more]);
+        break;
+      }
+      case 'editHyper': {
+        if (!this.hyper.some((t) => t.experimentFile === m.experimentFile)) {
+          this.deps.log.warn(`Dashboard asked to edit ${m.experimentFile}, which none of its runs uses: ignored`);
+          return;
+        }
+        let r: { ok: boolean; message: string };
+        try {
+          r = await applyHyperEdit(m.experimentFile, m.stage, m.values);
+        } catch (e) {
+          r = { ok: false, message: `${m.experimentFile}: ${(e as Error).message}` };
+        }
+        const name = this.hyper.find((t) => t.experimentFile === m.experimentFile)!.experimentName;
+        const target = hyperTarget(m.experimentFile, name);
+        this.hyper = this.hyper.map((t) => (t.experimentFile === m.experimentFile ? target : t));
+        this.post({ type: 'hyper/result', ok: r.ok, message: r.message, target });
+        if (r.ok) this.deps.log.info(r.message);
+        break;
+      }
+      case 'openFile': {
+        const allowed = this.hyper.some((t) => t.experimentFile === m.path) || this.sources.some((s) => path.dirname(m.path) === s);
+        if (!allowed) {
+          this.deps.log.warn(`Dashboard asked to open ${m.path}, which is not a file of its runs: ignored`);
+          return;
+        }
+        await vscode.window.showTextDocument(vscode.Uri.file(m.path), { preview: false });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  override dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    super.dispose();
+  }
+}

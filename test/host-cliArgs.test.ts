@@ -1,0 +1,37 @@
+// Tests of src/host/cliArgs.ts: the exact argument lists of the trainer CLI and the child env.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { STAGE_SETS, actionTitle, buildCliArgs, trainerEnv } from '../src/host/cliArgs';
+
+test('distilled fine-tuning from a run', () => {
+  assert.deepEqual(buildCliArgs({ kind: 'run', experimentFile: '/w/e/kd-experiment.json', stages: STAGE_SETS.dft, from: '/w/e/runs/r1', backend: 'auto' }), [
+    'run', '/w/e/kd-experiment.json', '--stages', 'kd/dft', '--from', '/w/e/runs/r1', '--json',
+  ]);
+});
+
+test('teacher stages and an explicit backend', () => {
+  assert.deepEqual(buildCliArgs({ kind: 'run', experimentFile: 'x.json', stages: STAGE_SETS.teacher, backend: 'tensorflow-gpu' }), [
+    'run', 'x.json', '--stages', 'vision/vision,teacher/lm,teacher/pt,teacher/sft', '--backend', 'tensorflow-gpu', '--json',
+  ]);
+});
+
+test('full pipeline, resume, init', () => {
+  assert.deepEqual(buildCliArgs({ kind: 'run', experimentFile: 'x.json' }), ['run', 'x.json', '--json']);
+  assert.deepEqual(buildCliArgs({ kind: 'resume', runDir: '/r' }), ['resume', '/r', '--json']);
+  assert.deepEqual(buildCliArgs({ kind: 'init', dir: '/w/new', preset: 'tiny' }), ['init', '/w/new', '--preset', 'tiny']);
+  assert.deepEqual(buildCliArgs({ kind: 'validate', experimentFile: 'x.json' }), ['validate', 'x.json', '--json']);
+});
+
+test('trainerEnv sets ELECTRON_RUN_AS_NODE and the native path', () => {
+  const env = trainerEnv({ PATH: '/bin', LLAVA_KD_NATIVE_PATH: '/old' }, '/store/native');
+  assert.equal(env.ELECTRON_RUN_AS_NODE, '1');
+  assert.equal(env.LLAVA_KD_NATIVE_PATH, '/store/native');
+  assert.equal(env.PATH, '/bin');
+  assert.equal(trainerEnv({ LLAVA_KD_NATIVE_PATH: '/old' }, undefined).LLAVA_KD_NATIVE_PATH, undefined);
+});
+
+test('actionTitle names the stage sets', () => {
+  assert.equal(actionTitle({ kind: 'run', experimentFile: 'x', stages: STAGE_SETS.dft }), 'Distilled fine-tuning (kd/dft)');
+  assert.equal(actionTitle({ kind: 'run', experimentFile: 'x' }), 'Full pipeline');
+  assert.equal(actionTitle({ kind: 'run', experimentFile: 'x', stages: ['kd/sft', 'kd/dft'] }), 'Stages kd/sft,kd/dft');
+});

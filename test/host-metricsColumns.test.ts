@@ -1,0 +1,34 @@
+// Tests of src/host/metricsColumns.ts: metrics lines to columns, and appends continuing the stage table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MetricsLine } from '../src/common/runFormat';
+import { appendColumns, metricsToColumns } from '../src/host/metricsColumns';
+
+const line = (stage: string, g: number, loss: MetricsLine['loss'], weights: MetricsLine['weights'] = {}): MetricsLine => ({
+  time: 't', stage, step: g, globalStep: g, lr: 0.001, loss, weighted: Object.fromEntries(Object.entries(loss).filter(([k]) => k !== 'total').map(([k, v]) => [k, (v as number) * ((weights as Record<string, number>)[k] ?? 1)])), weights, gradNorm: 1, samplesPerSec: 10,
+});
+
+test('columns with null for inactive terms', () => {
+  const c = metricsToColumns([line('kd/sft', 1, { ce: 2, total: 2 }), line('kd/dft', 2, { ce: 1, vis: 0.4, total: 1.2 }, { ce: 1, vis: 0.5 })]);
+  assert.deepEqual(c.stages, ['kd/sft', 'kd/dft']);
+  assert.deepEqual(c.stage, [0, 1]);
+  assert.deepEqual(c.raw.vis, [null, 0.4]);
+  assert.deepEqual(c.weighted.vis, [null, 0.2]);
+  assert.deepEqual(c.total, [2, 1.2]);
+  assert.deepEqual(c.weights['kd/dft'], { ce: 1, vis: 0.5 });
+});
+
+test('appends continue the stage indices', () => {
+  const a = metricsToColumns([line('kd/dpt', 1, { ce: 3, total: 3 })]);
+  const b = metricsToColumns([line('kd/dpt', 2, { ce: 2.5, total: 2.5 }), line('kd/sft', 3, { ce: 2, total: 2 })], a.stages);
+  assert.deepEqual(b.stage, [0, 1]);
+  appendColumns(a, b);
+  assert.deepEqual(a.stages, ['kd/dpt', 'kd/sft']);
+  assert.deepEqual(a.globalStep, [1, 2, 3]);
+  assert.deepEqual(a.raw.ce, [3, 2.5, 2]);
+});
+
+test('lines without globalStep are skipped', () => {
+  const c = metricsToColumns([{ stage: 'x' } as unknown as MetricsLine]);
+  assert.equal(c.globalStep.length, 0);
+});

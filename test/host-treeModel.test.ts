@@ -1,0 +1,89 @@
+// Tests of src/host/runModel.ts and src/host/treeModel.ts on hand-made run summaries.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunStatus } from '../src/common/runFormat';
+import { FROM_REQUIREMENTS, checkpointStage, resumableRuns, runsWithCheckpoints, stageRows, stagesFrom, toRunInfo, type ExperimentSummary, type RunSummary } from '../src/host/runModel';
+import { buildTree, runDescription } from '../src/host/treeModel';
+
+const status = (over: Partial<RunStatus>): RunStatus => ({
+  runId: 'r', experiment: '/w/e/kd-experiment.json', state: 'running', stages: ['kd/sft', 'kd/dft'], completedStages: ['kd/sft'], stage: 'kd/dft', step: 120, totalSteps: 400,
+  globalStep: 520, globalTotalSteps: 800, pid: 1, backend: 'wasm', startedAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:01:00Z', ...over,
+});
+const ck = (dir: string, name: string) => ({ name, path: `${dir}/checkpoints/${name}`, size: 2048, mtimeMs: 0 });
+const run = (id: string, st: Partial<RunStatus> | undefined, ckpts: string[]): RunSummary => {
+  const dir = `/w/e/runs/${id}`;
+  return { runId: id, dir, status: st ? status({ runId: id, ...st }) : undefined, error: st ? undefined : 'status.json missing', checkpoints: ckpts.map((c) => ck(dir, c)) };
+};
+
+test('checkpoint names map to stages', () => {
+  assert.equal(checkpointStage('kd-sft.safetensors'), 'kd/sft');
+  assert.equal(checkpointStage('vision-vision.safetensors'), 'vision/vision');
+  assert.equal(checkpointStage('resume.safetensors'), null);
+});
+
+test('runs usable for DFT need a (kd|baseline)-sft and a teacher-sft checkpoint, newest first', () => {
+  const runs = [
+    run('20250101-000000-aaaa', { startedAt: '2025-01-01T00:00:00Z' }, ['teacher-sft.safetensors', 'kd-sft.safetensors']),
+    run('20250102-000000-bbbb', { startedAt: '2025-01-02T00:00:00Z' }, ['teacher-sft.safetensors', 'baseline-sft.safetensors']),
+    run('20250103-000000-cccc', { startedAt: '2025-01-03T00:00:00Z' }, ['kd-sft.safetensors']),
+  ];
+  assert.deepEqual(runsWithCheckpoints(runs, FROM_REQUIREMENTS.dft).map((r) => r.runId), ['20250102-000000-bbbb', '20250101-000000-aaaa']);
+  assert.deepEqual(runsWithCheckpoints(runs, FROM_REQUIREMENTS.sft), []);
+});
+
+test('resumable runs are failed or stopped', () => {
+  const runs = [run('a', { state: 'completed' }, []), run('b', { state: 'failed' }, []), run('c', { state: 'stopped' }, []), run('d', undefined, [])];
+  assert.deepEqual(resumableRuns(runs).map((r) => r.runId).sort(), ['b', 'c']);
+});
+
+test('stage rows', () => {
+  assert.deepEqual(stageRows(status({})), [
+    { stage: 'kd/sft', state: 'done' },
+    { stage: 'kd/dft', state: 'running', step: 120, totalSteps: 400 },
+  ]);
+  assert.equal(stageRows(status({ state: 'failed' }))[1].state, 'failed');
+  assert.equal(stageRows(status({ stages: ['a', 'b', 'c'], completedStages: [], stage: 'a' }))[2].state, 'pending');
+});
+
+test('run descriptions', () => {
+  assert.equal(runDescription(status({ etaSeconds: 80 })), 'kd/dft 120/400 · 65% · ETA 1m 20s');
+  assert.equal(runDescription(status({ state: 'completed', accuracy: { kd: 0.71, teacher: 0.83 } })), 'completed · kd 71.0% · teacher 83.0%');
+  assert.equal(runDescription(status({ state: 'failed' })), 'failed at kd/dft 120/400 · 65%');
+});
+
+test('tree: experiment -> runs -> stages -> checkpoints', () => {
+  const exp: ExperimentSummary = {
+    file: '/w/e/kd-experiment.json', dir: '/w/e', name: 'e', label: 'e',
+    runs: [run('r1', {}, ['kd-sft.safetensors', 'resume.safetensors']), run('r0', undefined, [])],
+  };
+  const [e] = buildTree([exp, { file: '/w/f/kd-experiment.json', dir: '/w/f', name: 'F', label: 'f', runs: [] }]);
+  assert.equal(e.contextValue, 'experiment');
+  assert.equal(e.description, '2 runs · 1 running');
+  const r1 = e.children.find((c) => c.label === 'r1')!;
+  assert.equal(r1.contextValue, 'run.running');
+  assert.equal(r1.icon.id, 'sync~spin');
+  assert.deepEqual(r1.children.map((c) => [c.label, c.contextValue]), [['kd/sft', 'stage.done'], ['kd/dft', 'stage.running'], ['resume.safetensors', 'checkpoint']]);
+  assert.equal(r1.children[0].children[0].label, 'kd-sft.safetensors');
+  assert.equal(r1.children[0].children[0].description, '2.0 KB');
+  const r0 = e.children.find((c) => c.label === 'r0')!;
+  assert.equal(r0.contextValue, 'run.unknown');
+  const f = buildTree([{ file: '/w/f/kd-experiment.json', dir: '/w/f', name: 'F', label: 'f', runs: [] }])[0];
+  assert.equal(f.children[0].label, 'No runs yet — Run Full Pipeline');
+  assert.equal(f.children[0].command?.id, 'llavaKd.runFullPipeline');
+});
+
+test('toRunInfo', () => {
+  const exp: ExperimentSummary = { file: '/w/e/kd-experiment.json', dir: '/w/e', name: 'e', label: 'e', runs: [] };
+  const info = toRunInfo(exp, run('r1', { etaSeconds: 5 }, []));
+  assert.equal(info.key, '/w/e/runs/r1');
+  assert.equal(info.etaSeconds, 5);
+  assert.equal(toRunInfo(exp, run('r0', undefined, [])).statusError, 'status.json missing');
+});
+
+test('DPT from a teacher-only run trains the student LM first', () => {
+  const teacherOnly = run('t', { state: 'completed' }, ['vision-vision.safetensors', 'teacher-sft.safetensors']);
+  const full = run('f', { state: 'completed' }, ['teacher-sft.safetensors', 'student-lm.safetensors']);
+  assert.deepEqual(stagesFrom(teacherOnly, ['kd/dpt']), ['student/lm', 'kd/dpt']);
+  assert.deepEqual(stagesFrom(full, ['kd/dpt']), ['kd/dpt']);
+  assert.deepEqual(stagesFrom(teacherOnly, ['kd/dft']), ['kd/dft']);
+});
