@@ -441,6 +441,8 @@ function render(): void {
   set('lr', buildSimple((r) => r.cols.lr, 'LR', 0, false), waiting);
   set('sps', buildSimple((r) => r.cols.samplesPerSec, 'Samples/s', 2, true), waiting);
   set('acc', buildAccDatasets(), 'No evaluation yet.');
+  // Before the Model select is built: this picks the default model (kd) into ui.typeSeries.
+  const typeDatasets = buildTypeDatasets();
   const typeBox = document.getElementById('type-series-box');
   const tOpts = typeSeriesOptions();
   if (typeBox) {
@@ -455,7 +457,7 @@ function render(): void {
       }));
     }
   }
-  set('types', buildTypeDatasets(), 'No evaluation yet.');
+  set('types', typeDatasets, 'No evaluation yet.');
   const mode = document.getElementById('loss-mode');
   if (mode) mode.textContent = ui.weighted ? 'weighted (weight × raw)' : 'raw';
   lossLegend();
@@ -473,6 +475,7 @@ function writeDebug(): void {
     smoothing: ui.smoothing,
     weighted: ui.weighted,
     stage: ui.stage,
+    typeSeries: ui.typeSeries,
   });
 }
 

@@ -91,7 +91,8 @@ function answerCard(r: RunSamples, s: SampleView | undefined): HTMLElement {
     head,
     h('div', { class: 'answer-line' }, h('span', { class: 'answer-label' }, 'Student'), answer),
     h('div', { class: 'answer-line' }, h('span', { class: 'answer-label' }, 'Teacher'),
-      h('p', { class: 'teacher-answer', 'aria-label': 'Teacher answer' }, s.teacherAnswer ?? h('em', { class: 'muted' }, '(no teacher loaded)'))));
+      h('p', { class: 'teacher-answer', 'aria-label': 'Teacher answer' },
+        s.teacherAnswer === undefined ? h('em', { class: 'muted' }, '(no teacher loaded)') : s.teacherAnswer || h('em', { class: 'muted' }, '(empty answer)'))));
 }
 
 function buildControls(): HTMLElement {

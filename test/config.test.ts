@@ -106,12 +106,12 @@ test('every preset resolves and passes schema and semantic checks', () => {
   }
   const d = presetConfig('default');
   // the numbers of the brief
-  assert.equal(visualTokenCount(d), 16);
-  assert.deepEqual([d.data.world.imageSize, d.data.world.trainImages, d.data.world.valImages, d.data.world.testImages], [32, 3000, 200, 400]);
+  assert.equal(visualTokenCount(d), 9);
+  assert.deepEqual([d.data.world.imageSize, d.data.world.trainImages, d.data.world.valImages, d.data.world.testImages], [48, 3000, 200, 400]);
   assert.deepEqual([d.teacher.lm.dim, d.teacher.lm.layers, d.student.lm.dim, d.student.lm.layers], [128, 3, 48, 1]);
   assert.deepEqual(d.stages.dpt.loss, { ce: 1, res: 1, vis: 1, rel: 0.5 });
   assert.deepEqual(d.stages.sft.loss, { ce: 1, res: 0, vis: 0, rel: 0 });
-  assert.deepEqual([d.stages.vision.steps, d.stages.dft.steps, d.stages.dft.optimizer.lr], [300, 400, 5e-4]);
+  assert.deepEqual([d.stages.vision.steps, d.stages.dft.steps, d.stages.dft.optimizer.lr], [1500, 400, 5e-4]);
   assert.deepEqual(d.pipeline, { teacher: ['pt', 'sft'], baseline: ['pt', 'sft'], kd: ['dpt', 'sft', 'dft'], pretrain: true });
 
   const t = presetConfig('tiny');
@@ -138,13 +138,13 @@ test('semantic errors: shapes, pipeline, loss weights, files', () => {
   const r = validateExperiment({ preset: 'tiny', vision: { patchSize: 5 } }, 'kd.json');
   assert.equal(r.config, undefined);
   assert.deepEqual(pathsOf(r.errors), ['vision.patchSize']);
-  assert.equal(r.errors[0].expected, 'a divisor of vision.imageSize (32)');
+  assert.equal(r.errors[0].expected, 'a divisor of vision.imageSize (48)');
 
-  // 32/4 = 8 -> Np = 64 visual tokens do not fit in maxLength 64
+  // 48/4 = 12 -> Np = 144 visual tokens do not fit in maxLength 64
   assert.deepEqual(pathsOf(validateExperiment({ vision: { patchSize: 4 } }, 'x').errors), ['data.maxLength']);
-  // 64 px: differs from the 32 px world, and (64/8)² = 64 visual tokens fill maxLength 64
-  assert.deepEqual(pathsOf(validateExperiment({ vision: { imageSize: 64 } }, 'x').errors), ['vision.imageSize', 'data.maxLength']);
-  assert.deepEqual(pathsOf(validateExperiment({ vision: { imageSize: 48 }, data: { world: { imageSize: 48 } } }, 'x').errors), []);
+  // 128 px: differs from the 48 px world, and (128/16)² = 64 visual tokens fill maxLength 64
+  assert.deepEqual(pathsOf(validateExperiment({ vision: { imageSize: 128 } }, 'x').errors), ['vision.imageSize', 'data.maxLength']);
+  assert.deepEqual(pathsOf(validateExperiment({ vision: { imageSize: 32 }, data: { world: { imageSize: 32 } } }, 'x').errors), []);
   // depth 2: valid feature layers are -2..1
   assert.deepEqual(pathsOf(validateExperiment({ preset: 'tiny', vision: { featureLayer: -3 } }, 'x').errors), ['vision.featureLayer']);
   assert.deepEqual(validateExperiment({ preset: 'tiny', vision: { featureLayer: 1 } }, 'x').errors, []);
@@ -200,7 +200,7 @@ test('JSON paths map to lines and columns of the text', () => {
   const r = checkExperimentText(SAMPLE, 'kd.json');
   assert.equal(r.errors.length, 1);
   assert.deepEqual([r.errors[0].path, r.errors[0].line, r.errors[0].column], ['stages.dft.loss.rel', 9, 17]);
-  const sem = checkExperimentText(SAMPLE.replace('"one"', '1').replace('"name": "my exp"', '"vision": { "patchSize": 6 }'), 'kd.json');
+  const sem = checkExperimentText(SAMPLE.replace('"one"', '1').replace('"name": "my exp"', '"vision": { "patchSize": 7 }'), 'kd.json');
   assert.deepEqual([sem.errors[0].path, sem.errors[0].line], ['vision.patchSize', 3]);
 });
 

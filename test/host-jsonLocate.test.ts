@@ -53,3 +53,11 @@ test('issueRange prefers the value at the path on the issue line', async () => {
   const r3 = issueRange(t, { path: 'stages.dft.loss.vis' });
   assert.equal(t.slice(r3.offset, r3.offset + r3.length), '"high"');
 });
+
+test('issueRange underlines the key of an unknown key, the value of a wrong type', async () => {
+  const { issueRange } = await import('../src/host/jsonLocate');
+  const t = '{\n  "preset": "tiny",\n  "bogusKey": 1,\n  "seed": "seven"\n}\n';
+  const slice = (r: { offset: number; length: number }): string => t.slice(r.offset, r.offset + r.length);
+  assert.equal(slice(issueRange(t, { path: 'bogusKey', line: 3, column: 3, found: 'unknown key "bogusKey"' })), '"bogusKey"');
+  assert.equal(slice(issueRange(t, { path: 'seed', line: 4, column: 3, found: '"seven" (a string)' })), '"seven"');
+});

@@ -23,7 +23,8 @@ export function chartTheme(): ChartTheme {
     foreground: cssVar('--vscode-foreground', '#cccccc'),
     muted: cssVar('--vscode-descriptionForeground', '#9d9d9d'),
     grid: cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.25)')),
-    stageLine: cssVar('--vscode-editorRuler-foreground', cssVar('--vscode-descriptionForeground', '#808080')),
+    // Not editorRuler.foreground: light themes make it near-white (#f7f7f7), invisible on a card.
+    stageLine: cssVar('--vscode-descriptionForeground', '#808080'),
     series: [
       cssVar('--vscode-charts-blue', '#3794ff'),
       cssVar('--vscode-charts-red', '#f14c4c'),

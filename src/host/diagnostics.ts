@@ -49,7 +49,8 @@ export class ExperimentDiagnostics implements vscode.Disposable {
     const diags = issues.map((i) => {
       const r = issueRange(text, i);
       const range = new vscode.Range(d.positionAt(r.offset), d.positionAt(r.offset + r.length));
-      const message = i.message.includes(i.expected) ? `${i.message} (found ${i.found})` : `${i.message} (expected ${i.expected}, found ${i.found})`;
+      const detail = [i.message.includes(i.expected) ? '' : `expected ${i.expected}`, i.message.includes(i.found) ? '' : `found ${i.found}`].filter(Boolean).join(', ');
+      const message = detail ? `${i.message} (${detail})` : i.message;
       const diag = new vscode.Diagnostic(range, message, vscode.DiagnosticSeverity.Error);
       diag.source = 'LLaVA-KD';
       if (i.path) diag.code = i.path;

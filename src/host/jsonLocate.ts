@@ -21,10 +21,11 @@ export function splitPath(p: string): (string | number)[] {
 }
 
 /**
- * Range of the value at `p` in `text`. For a missing leaf: the key of the deepest existing
- * ancestor (or the whole first line when nothing matches or the text does not parse).
+ * Range of the value at `p` in `text` (with `opts.key`: of its key, e.g. for an unknown key).
+ * For a missing leaf: the key of the deepest existing ancestor (or the whole first line when
+ * nothing matches or the text does not parse).
  */
-export function locatePath(text: string, p: string): TextRange {
+export function locatePath(text: string, p: string, opts: { key?: boolean } = {}): TextRange {
   const root = parseTree(text);
   const firstLine = (): TextRange => {
     const nl = text.indexOf('\n');
@@ -56,6 +57,7 @@ export function locatePath(text: string, p: string): TextRange {
     keyNode = nextKey ?? keyNode;
   }
   if (node === root) return firstLine();
+  if (opts.key && keyNode && keyNode.parent === node.parent) return { offset: keyNode.offset, length: keyNode.length };
   return { offset: node.offset, length: node.length };
 }
 
@@ -85,11 +87,12 @@ export function positionToOffset(text: string, line: number, column: number): nu
 }
 
 /**
- * Range to underline for a config issue: the value at its path when that is on the issue's line
- * (or when the issue has no line), else the token at the issue's line and column.
+ * Range to underline for a config issue: the value at its path (the key, for an unknown key)
+ * when that is on the issue's line (or when the issue has no line), else the token at the
+ * issue's line and column.
  */
-export function issueRange(text: string, issue: { path: string; line?: number; column?: number }): TextRange {
-  const loc = locatePath(text, issue.path);
+export function issueRange(text: string, issue: { path: string; line?: number; column?: number; found?: string }): TextRange {
+  const loc = locatePath(text, issue.path, { key: issue.found?.startsWith('unknown key ') ?? false });
   if (issue.line === undefined) return loc;
   const at = positionToOffset(text, issue.line, issue.column ?? 1);
   if (issue.path && offsetToPosition(text, loc.offset).line === issue.line - 1) return loc;

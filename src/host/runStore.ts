@@ -70,6 +70,18 @@ export class RunStore implements vscode.Disposable {
     watch('**/runs/*/checkpoints/*.safetensors', refresh);
     watch('**/runs/*', refresh);
     watch('**/runs/*/{metrics,eval,samples}.jsonl', (uri) => this.runFilesChanged.fire(path.dirname(uri.fsPath)));
+    // A file written right after its folder was created (`llava-kd init` in a terminal, a copied
+    // experiment) may reach no watcher: the folder's own creation does, so search again then.
+    const folders = vscode.workspace.createFileSystemWatcher('**/*', false, true, true);
+    folders.onDidCreate((uri) => {
+      if (uri.scheme !== 'file' || /[\\/](runs|node_modules|\.git)([\\/]|$)/.test(uri.fsPath)) return;
+      fs.stat(uri.fsPath, (err, st) => {
+        if (err || !st.isDirectory()) return;
+        this.files = undefined;
+        this.scheduleRefresh();
+      });
+    }, undefined, this.disposables);
+    this.disposables.push(folders);
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
       this.files = undefined;
       this.scheduleRefresh();

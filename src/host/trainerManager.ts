@@ -249,7 +249,7 @@ export class TrainerManager implements vscode.Disposable {
       const detail = st?.error ?? t.lastError ?? t.stderrTail.slice(-2).join(' ').trim();
       actions.push('Show Log');
       if (runDir) actions.push('Open Dashboard', 'Resume');
-      void vscode.window.showErrorMessage(`LLaVA-KD: ${name} failed${detail ? `: ${detail}` : ` (exit code ${exit.code ?? exit.signal})`}`, ...actions).then(act);
+      void vscode.window.showErrorMessage(`LLaVA-KD: ${name} failed${detail ? `: ${detail}` : exit.signal ? ` (killed by ${exit.signal})` : ` (exit code ${exit.code})`}`, ...actions).then(act);
     }
   }
 

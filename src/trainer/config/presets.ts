@@ -31,7 +31,7 @@ const kdTrack = (kd: StageKind[], description: string): PresetDef => ({ descript
 
 export const PRESETS: Readonly<Record<string, PresetDef>> = {
   default: {
-    description: 'Trains in a few minutes on a 2-core laptop CPU (wasm backend): 32 px world, 16 visual tokens, teacher LM 128 wide × 3 layers, student 48 × 1. DPT → SFT → DFT with α=1, β=1, γ=0.5.',
+    description: 'Trains in minutes on a 2-core laptop CPU (wasm backend): 48 px world, 9 visual tokens (16 px patches), teacher LM 128 wide × 3 layers, student 48 × 1. DPT → SFT → DFT with α=1, β=1, γ=0.5.',
     diff: {},
   },
   tiny: {

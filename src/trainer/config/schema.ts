@@ -298,7 +298,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
       description: 'The vision encoder (ViT), shared by teacher and student and frozen after its own pre-training.',
       fields: {
         imageSize: int(48, 'Input image side in pixels. Must be divisible by patchSize (and equal data.world.imageSize for the world).', { min: 1 }),
-        patchSize: int(12, 'Patch side in pixels. Np = (imageSize / patchSize)² visual tokens (16 for 48 / 12).', { min: 1 }),
+        patchSize: int(16, 'Patch side in pixels. Np = (imageSize / patchSize)² visual tokens (9 for 48 / 16: one per cell of the world 3×3 grid).', { min: 1 }),
         dim: int(64, 'Hidden width of the encoder. Must be divisible by heads.', { min: 1 }),
         depth: int(3, 'Number of transformer blocks.', { min: 1 }),
         heads: int(4, 'Attention heads per block.', { min: 1 }),
@@ -339,7 +339,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
       type: 'object',
       description: 'Hyper-parameters of each stage kind (shared by every track that runs that kind).',
       fields: {
-        vision: stageNode('vision', { steps: 300, lr: 2e-3 }),
+        vision: stageNode('vision', { steps: 1500, lr: 2e-3 }),
         lm: stageNode('lm', { steps: 300, lr: 2e-3 }),
         pt: stageNode('pt', { steps: 200, lr: 1e-3 }),
         dpt: stageNode('dpt', { steps: 200, lr: 1e-3, loss: FULL_KD }),

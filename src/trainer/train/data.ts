@@ -99,16 +99,25 @@ export function loadData(cfg: ExperimentConfig, experimentFile: string, log: (m:
   return { tokenizer, captions, instructions, val, test, np, patchDim: pd, encodeOptions, encoded, withPatches, visionObjective, files };
 }
 
-/** Text-only corpus for LM pre-training: captions and the conversations' text, images removed. */
+/**
+ * Text-only corpus for LM pre-training: every caption, and every conversation preceded by the
+ * caption of its image when there is one ("<caption> USER: q ASSISTANT: a"). The second kind
+ * teaches the LM to answer from a scene description in its context: the skill the projector
+ * later plugs the image into (a pretrained LLM brings this from its web-scale pre-training).
+ */
 function textCorpus(captions: LlavaSample[], instructions: LlavaSample[], o: EncodeOptions): EncodedSample[] {
   const out: EncodedSample[] = [];
+  const captionOf = new Map<string, string>();
   for (const s of captions) {
     const cap = s.conversations.find((c) => c.from === 'gpt')?.value;
-    if (cap) out.push(encodeText(s.id, cap, o));
+    if (!cap) continue;
+    if (s.image) captionOf.set(s.image, cap);
+    out.push(encodeText(s.id, cap, o));
   }
   for (const s of instructions) {
     const turns = s.conversations.map((c) => (c.from === 'human' ? 'USER: ' : 'ASSISTANT: ') + c.value.replace('<image>', '').trim());
-    out.push(encodeText(s.id, turns.join(' '), o));
+    const context = s.image ? captionOf.get(s.image) : undefined;
+    out.push(encodeText(s.id, [...(context ? [context] : []), ...turns].join(' '), o));
   }
   return out;
 }
