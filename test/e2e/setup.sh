@@ -52,7 +52,9 @@ install_folder() {
   mkdir -p "$dst"
   rm -f "$stamp"
   cp "$src/package.json" "$src/package-lock.json" "$dst/"
-  (cd "$dst" && env "$@" npm ci --no-audit --no-fund --loglevel=error)
+  # When run from `npm test`, the outer npm exports npm_config_* (user agent "node/v20" among
+  # them): the inner npm would inherit them and code-server's postinstall would see Node 20.
+  (cd "$dst" && for v in $(env | grep -o '^npm_config_[A-Za-z_]*' ); do unset "$v"; done && env "$@" npm ci --no-audit --no-fund --loglevel=error)
   [[ -e "$dst/$check" ]] || { echo "[e2e-setup] ERROR: $dst/$check missing after npm ci" >&2; exit 1; }
   echo "$hash" > "$stamp"
   step_done
