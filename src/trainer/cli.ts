@@ -106,7 +106,7 @@ program.command('demo').description('built-in world + teacher, baseline and LLaV
 program.command('bench-kd').description("the paper's table at our scale: seeds x (teacher, baseline, LLaVA-KD, stage ablations)")
   .option('--seeds <n>', 'seeds per model', '3').option('--preset <name>', 'base preset', 'default')
   .option('--out <dir>', 'results folder', 'bench/results').option('--work <dir>', 'scratch folder', '.kd-cache/bench')
-  .option('--ablations <list>', 'kd-track variants', 'dpt-sft-dft,pt-sft-dft,dpt-dft,pt-dft,dpt-sft')
+  .option('--ablations <list>', 'kd-track variants (a -long suffix: SFT as long as SFT + DFT, CE only)', 'pt-sft-dft,dpt-sft,pt-dft,dpt-dft,pt-sft-long')
   .addOption(backendOption())
   .action(action((o: { seeds: string; preset: string; out: string; work: string; ablations: string; backend?: BackendName }) => benchKdCommand(o)));
 
