@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { ConfigColumn, HostMessage } from '../src/common/messages';
 import { buildRows, filterRows, formatCell, type ConfigRow } from './lib/configTable';
-import { clear, codicon, h, setDebug, showStateMessage } from './lib/dom';
+import { clear, codicon, h, setDebug, showCommonState, showStateMessage } from './lib/dom';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
 
 interface Ui {
@@ -116,15 +116,8 @@ function renderTable(): void {
 }
 
 function onMessage(m: HostMessage): void {
+  if (showCommonState(root, m)) return;
   switch (m.type) {
-    case 'loading':
-      showStateMessage(root, 'loading', m.message);
-      setDebug('loading', {});
-      break;
-    case 'error':
-      showStateMessage(root, 'error', m.message, { label: 'Run Full Pipeline', command: 'runFullPipeline' });
-      setDebug('error', { message: m.message });
-      break;
     case 'configDiff/init':
       columns = m.columns;
       rows = buildRows(columns);

@@ -17,7 +17,7 @@ import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type
 import { appendColumns } from '../src/host/metricsColumns';
 import { formatDuration, percent, formatAccuracyRecord } from '../src/host/format';
 import { makeLineChart, pointCounts, restyleChart, setStageLines, formatNum, type LineDataset, type Pt } from './lib/charts';
-import { clear, codicon, h, setDebug, showStateMessage } from './lib/dom';
+import { clear, codicon, h, setDebug, showCommonState, showStateMessage } from './lib/dom';
 import { smoothEma } from './lib/ema';
 import { fmtWeight, termFormula, termLabel } from './lib/lossLabels';
 import { ensureSorted, stageStarts, toPoints } from './lib/stages';
@@ -482,15 +482,8 @@ function writeDebug(): void {
 // ------------------------------------------------------------------------------------- messages
 
 function onMessage(m: HostMessage): void {
+  if (showCommonState(root, m)) return;
   switch (m.type) {
-    case 'loading':
-      showStateMessage(root, 'loading', m.message);
-      setDebug('loading', {});
-      break;
-    case 'error':
-      showStateMessage(root, 'error', m.message, { label: 'Run Full Pipeline', command: 'runFullPipeline' });
-      setDebug('error', { message: m.message });
-      break;
     case 'dashboard/init':
       runs = m.runs.map((info) => ({ info, cols: m.metrics[info.key], evals: m.evals[info.key] ?? [] })).filter((r) => r.cols);
       hyper = m.hyper;

@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { HostMessage, RunInfo, SampleView } from '../src/common/messages';
-import { clear, codicon, h, setDebug, showStateMessage } from './lib/dom';
+import { clear, codicon, h, setDebug, showCommonState, showStateMessage } from './lib/dom';
 import { diffWords } from './lib/wordDiff';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
 
@@ -205,15 +205,8 @@ function renderAll(): void {
 }
 
 function onMessage(m: HostMessage): void {
+  if (showCommonState(root, m)) return;
   switch (m.type) {
-    case 'loading':
-      showStateMessage(root, 'loading', m.message);
-      setDebug('loading', {});
-      break;
-    case 'error':
-      showStateMessage(root, 'error', m.message, { label: 'Run Full Pipeline', command: 'runFullPipeline' });
-      setDebug('error', { message: m.message });
-      break;
     case 'samples/init': {
       const atEnd = ui.step === null || ui.step === allSteps().at(-1);
       runs = m.runs.map((info) => ({ info, samples: m.samples[info.key] ?? [] }));

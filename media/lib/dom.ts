@@ -50,3 +50,21 @@ export function showStateMessage(root: HTMLElement, kind: 'loading' | 'empty' | 
   }
   root.append(box);
 }
+
+/**
+ * The `loading` and `error` messages every panel handles the same way.
+ * @returns true when `m` was one of them
+ */
+export function showCommonState(root: HTMLElement, m: { type: string; message?: string }): boolean {
+  if (m.type === 'loading') {
+    showStateMessage(root, 'loading', m.message ?? '');
+    setDebug('loading', {});
+    return true;
+  }
+  if (m.type === 'error') {
+    showStateMessage(root, 'error', m.message ?? '', { label: 'Run Full Pipeline', command: 'runFullPipeline' });
+    setDebug('error', { message: m.message });
+    return true;
+  }
+  return false;
+}

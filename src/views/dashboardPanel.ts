@@ -43,7 +43,6 @@ export class DashboardPanel extends PanelBase {
   private tails = new Map<string, Tail>();
   private statusKeys = new Map<string, string>();
   private hyper: HyperTarget[] = [];
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(panel: vscode.WebviewPanel, deps: PanelDeps, sources: string[], private readonly services: PanelServices) {
     super('dashboard', panel, deps, sources);
@@ -119,11 +118,7 @@ export class DashboardPanel extends PanelBase {
   private ensureTimer(): void {
     const running = [...this.statusKeys.values()].some((k) => (JSON.parse(k) as RunInfo).state === 'running');
     const want = running && this.panel.visible && this.ready;
-    if (want && !this.timer) this.timer = setInterval(() => this.pushStatus(), 1000);
-    else if (!want && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    this.pollWhile(want, 1000, () => this.pushStatus());
   }
 
   protected override onVisibility(): void {
@@ -167,11 +162,5 @@ export class DashboardPanel extends PanelBase {
       default:
         break;
     }
-  }
-
-  override dispose(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    super.dispose();
   }
 }

@@ -142,6 +142,17 @@ export abstract class PanelBase implements vscode.Disposable {
   protected abstract handle(m: WebviewMessage): Promise<void> | void;
   protected onVisibility(_visible: boolean): void {}
 
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  /** Calls `tick` every `ms` while `want` holds (e.g. visible, ready and a run is running). */
+  protected pollWhile(want: boolean, ms: number, tick: () => void): void {
+    if (want && !this.pollTimer) this.pollTimer = setInterval(tick, ms);
+    else if (!want && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
   onDidDispose(f: () => void): void {
     this.disposeListeners.push(f);
   }
@@ -149,6 +160,7 @@ export abstract class PanelBase implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.pollWhile(false, 0, () => undefined);
     for (const d of this.disposables) d.dispose();
     this.panel.dispose();
     for (const f of this.disposeListeners) f();

@@ -15,7 +15,6 @@ export const MAX_SAMPLE_RUNS = 2;
 export class SamplesPanel extends PanelBase {
   private tails = new Map<string, JsonlTail<SampleLine>>();
   private statusKeys = new Map<string, string>();
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(panel: vscode.WebviewPanel, deps: PanelDeps, sources: string[], private readonly services: PanelServices) {
     super('samples', panel, deps, sources.slice(0, MAX_SAMPLE_RUNS));
@@ -86,11 +85,7 @@ export class SamplesPanel extends PanelBase {
 
   private ensureTimer(): void {
     const want = [...this.statusKeys.values()].includes('running') && this.panel.visible && this.ready;
-    if (want && !this.timer) this.timer = setInterval(() => this.pushStatus(), 2000);
-    else if (!want && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    this.pollWhile(want, 2000, () => this.pushStatus());
   }
 
   protected override onVisibility(): void {
@@ -105,11 +100,5 @@ export class SamplesPanel extends PanelBase {
       if (!this.sources.some((s) => m.path.startsWith(path.dirname(path.dirname(s))))) return;
       await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
     }
-  }
-
-  override dispose(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    super.dispose();
   }
 }
