@@ -284,7 +284,14 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
   it('2. Dashboard: every loss series has points; raw/weighted toggle', { timeout: 90_000 }, async () => {
     assert.ok(runs.first, 'needs the run of scenario 1');
     const st = readStatus(runs.first);
-    await clickToastButton(page, 'Open Dashboard', `(${st.runId}) finished`);
+    // The completion toast's button when it is still on screen (toasts hide after a while),
+    // else the palette command: both are ways a user opens the dashboard.
+    const done = toast(page, `(${st.runId}) finished`);
+    if (await done.count()) await clickToastButton(page, 'Open Dashboard', `(${st.runId}) finished`);
+    else {
+      await runCommand(page, 'LLaVA-KD: Open Dashboard');
+      await pickMany(page, [st.runId]);
+    }
     const dash = await webviewFrame(page, TITLES.dashboard);
     const metricsLines = fs.readFileSync(path.join(runs.first, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
     const d = await waitDebug<DashDebug>(page, dash, (x) => x.state === 'ready' && x.runs?.length === 1 && x.series['loss:CE'] > 0,
