@@ -18,7 +18,7 @@ import { appendColumns } from '../src/host/metricsColumns';
 import { formatDuration, percent, formatAccuracyRecord } from '../src/host/format';
 import { makeLineChart, pointCounts, restyleChart, setStageLines, formatNum, type LineDataset, type Pt } from './lib/charts';
 import { clear, codicon, h, setDebug, showCommonState, showStateMessage } from './lib/dom';
-import { smoothEma } from './lib/ema';
+import { smoothEmaByStage } from './lib/ema';
 import { fmtWeight, termFormula, termLabel } from './lib/lossLabels';
 import { ensureSorted, stageStarts, toPoints } from './lib/stages';
 import { chartTheme, onThemeChange, withAlpha, type ChartTheme } from './lib/theme';
@@ -62,19 +62,21 @@ function persist(): void {
 const multi = (): boolean => runs.length > 1;
 const seriesName = (base: string, r: RunData): string => (multi() ? `${base} · ${r.info.runId}` : base);
 
-/** Adds `label` (smoothed when smoothing > 0) and its faint raw copy. */
-function addSeries(out: LineDataset[], label: string, pts: Pt[], color: string, dash: number[], smooth = true): void {
+/** Adds `label` (smoothed when smoothing > 0, the average restarting at each stage start) and its faint raw copy. */
+function addSeries(out: LineDataset[], label: string, pts: Pt[], color: string, dash: number[], smooth = true, stageStartXs: number[] = []): void {
   pts = ensureSorted(pts);
   const w = smooth ? ui.smoothing : 0;
   if (w > 0 && pts.length > 1) {
     const xs = pts.map((p) => p.x);
-    const ys = smoothEma(xs, pts.map((p) => p.y), w);
+    const ys = smoothEmaByStage(xs, pts.map((p) => p.y), w, stageStartXs);
     out.push({ label: `${label} (raw)`, data: pts, borderColor: withAlpha(color, 0.22), backgroundColor: withAlpha(color, 0.22), borderWidth: 1, borderDash: dash, order: 2 });
     out.push({ label, data: pts.map((p, i) => ({ x: p.x, y: ys[i] })), borderColor: color, backgroundColor: color, borderDash: dash, order: 1 });
   } else {
     out.push({ label, data: pts, borderColor: color, backgroundColor: color, borderDash: dash, order: 1 });
   }
 }
+
+const stageXs = (r: RunData): number[] => stageStarts(r.cols).map((s) => s.x);
 
 function stageFilter(r: RunData): ((i: number) => boolean) | undefined {
   if (ui.stage === 'all') return undefined;
@@ -96,7 +98,7 @@ function buildLossDatasets(): LineDataset[] {
     const keep = stageFilter(r);
     for (const t of LOSS_TERMS) {
       const pts = toPoints(r.cols.globalStep, src[t], keep);
-      if (pts.length) addSeries(out, seriesName(LOSS_SERIES_NAMES[t], r), pts, theme.series[TERM_COLOR[t]], DASHES[ri % DASHES.length]);
+      if (pts.length) addSeries(out, seriesName(LOSS_SERIES_NAMES[t], r), pts, theme.series[TERM_COLOR[t]], DASHES[ri % DASHES.length], true, stageXs(r));
     }
   });
   return out;
@@ -106,7 +108,7 @@ function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: str
   const out: LineDataset[] = [];
   runs.forEach((r, ri) => {
     const pts = toPoints(r.cols.globalStep, pick(r), stageFilter(r));
-    if (pts.length) addSeries(out, seriesName(base, r), pts, theme.series[(colorIdx + (multi() ? ri : 0)) % theme.series.length], DASHES[ri % DASHES.length], smooth);
+    if (pts.length) addSeries(out, seriesName(base, r), pts, theme.series[(colorIdx + (multi() ? ri : 0)) % theme.series.length], DASHES[ri % DASHES.length], smooth, stageXs(r));
   });
   return out;
 }

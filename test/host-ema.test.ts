@@ -1,7 +1,7 @@
 // Tests of media/lib/ema.ts against hand-computed de-biased EMA values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { smoothEma, typicalGap } from '../media/lib/ema';
+import { smoothEma, smoothEmaByStage, typicalGap } from '../media/lib/ema';
 
 const close = (a: number[], b: number[]): void => {
   assert.equal(a.length, b.length);
@@ -37,4 +37,18 @@ test('non-finite values pass through without disturbing the average', () => {
 test('typicalGap is the median positive gap', () => {
   assert.equal(typicalGap([0, 10, 20, 50]), 10);
   assert.equal(typicalGap([5]), 1);
+});
+
+test('smoothEmaByStage restarts the average at every stage start', () => {
+  // Two stages: x 1..3 (loss 1) and x 4..6 (loss 9). Without the restart the second stage's
+  // curve would start between 1 and 9; with it, each stage is smoothed on its own.
+  assert.deepEqual(smoothEmaByStage([1, 2, 3, 4, 5, 6], [1, 1, 1, 9, 9, 9], 0.5, [0, 3]), [1, 1, 1, 9, 9, 9]);
+  const plain = smoothEma([1, 2, 3, 4, 5, 6], [1, 1, 1, 9, 9, 9], 0.5);
+  assert.ok(plain[3] < 9 && plain[3] > 1, 'a plain EMA mixes the stages');
+  // Inside one stage it is exactly smoothEma.
+  assert.deepEqual(smoothEmaByStage([1, 2, 3], [1, 2, 3], 0.5, [0]), smoothEma([1, 2, 3], [1, 2, 3], 0.5));
+  // Second segment = smoothEma of its own points: 4 then (0.5·4 + 8) / 1.5.
+  const r = smoothEmaByStage([1, 2, 3, 4], [1, 1, 4, 8], 0.5, [0, 2]);
+  assert.deepEqual(r.slice(0, 2), [1, 1]);
+  assert.ok(Math.abs(r[2] - 4) < 1e-12 && Math.abs(r[3] - (0.5 * 0.5 * 4 + 0.5 * 8) / (1 - 0.25)) < 1e-12, JSON.stringify(r));
 });

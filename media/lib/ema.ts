@@ -50,3 +50,25 @@ export function smoothEma(xs: ArrayLike<number>, ys: ArrayLike<number>, weight: 
   }
   return out;
 }
+
+/**
+ * smoothEma restarted at every stage boundary: a stage's curve never carries the average of
+ * the stage before it (a new model, a new loss). `starts` are the x after which a stage begins
+ * (a point belongs to the new stage when its x is greater); xs must be sorted.
+ */
+export function smoothEmaByStage(xs: ArrayLike<number>, ys: ArrayLike<number>, weight: number, starts: readonly number[]): number[] {
+  const cuts = [...starts].sort((a, b) => a - b);
+  const out: number[] = [];
+  let begin = 0;
+  let c = 0;
+  for (let i = 0; i <= xs.length; i++) {
+    while (c < cuts.length && i < xs.length && cuts[c] < xs[begin]) c++;
+    const boundary = i === xs.length || (c < cuts.length && xs[i] > cuts[c] && i > begin);
+    if (!boundary) continue;
+    const seg = (a: ArrayLike<number>) => Array.prototype.slice.call(a, begin, i) as number[];
+    out.push(...smoothEma(seg(xs), seg(ys), weight));
+    begin = i;
+    c++;
+  }
+  return out;
+}
