@@ -5,7 +5,7 @@
  * (2 cores). Writes bench/results/kd-table.{md,json} with mean ± std of test accuracy.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { presetConfig } from '../config';
 import { generateWorld } from '../data';
 import { join, resolve } from 'node:path';
@@ -35,18 +35,29 @@ function runJob(job: Job, backend?: string): Promise<void> {
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
 const std = (a: number[]) => (a.length > 1 ? Math.sqrt(a.reduce((s, x) => s + (x - mean(a)) ** 2, 0) / (a.length - 1)) : 0);
 
-export async function benchKdCommand(o: { seeds: string; preset: string; out: string; work: string; ablations: string; backend?: string }): Promise<number> {
+/** A finished earlier run of a job folder (bench --reuse), or undefined. */
+function finishedRun(dir: string): { runDir: string; seconds: number } | undefined {
+  const run = existsSync(join(dir, 'runs')) ? listRuns(dir).find((r) => r.status?.state === 'completed') : undefined;
+  if (!run?.status) return undefined;
+  return { runDir: run.dir, seconds: (Date.parse(run.status.endedAt ?? run.status.updatedAt) - Date.parse(run.status.startedAt)) / 1000 };
+}
+
+export async function benchKdCommand(o: { seeds: string; preset: string; out: string; work: string; ablations: string; reuse?: string; backend?: string }): Promise<number> {
   const seeds = Array.from({ length: Number(o.seeds) }, (_, i) => i);
   const variants = o.ablations.split(',').map((v) => v.trim()).filter((v) => v && v !== 'dpt-sft-dft');
-  const work = resolve(o.work, `${o.preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  // --reuse: an earlier bench folder; its finished runs are kept and only missing jobs run.
+  const work = o.reuse ? resolve(o.reuse) : resolve(o.work, `${o.preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const jobs: Job[] = [];
   for (const seed of seeds) {
     const mk = (variant: string, diff: object, args: string[], after?: Job): Job => {
       const dir = join(work, `seed${seed}`, variant);
       mkdirSync(dir, { recursive: true });
       // Every job of a seed shares one world folder (generated once, identical).
-      writeFileSync(join(dir, EXPERIMENT_FILE), JSON.stringify({ preset: o.preset, name: `${variant} seed ${seed}`, seed, data: { worldDir: '../../world' }, ...diff }, null, 2));
+      const file = join(dir, EXPERIMENT_FILE);
+      if (!existsSync(file)) writeFileSync(file, JSON.stringify({ preset: o.preset, name: `${variant} seed ${seed}`, seed, data: { worldDir: '../../world' }, ...diff }, null, 2));
       const j: Job = { name: `seed ${seed} ${variant}`, seed, variant, dir, args, after };
+      const done = finishedRun(dir);
+      if (done) Object.assign(j, done, { ok: true });
       jobs.push(j);
       return j;
     };
@@ -54,11 +65,17 @@ export async function benchKdCommand(o: { seeds: string; preset: string; out: st
     for (const v of variants) {
       // `pt-sft-long`: control with CE-only SFT as long as SFT + DFT together (same steps as
       // PT-SFT-DFT, no teacher), to separate the effect of distillation from that of more steps.
-      const long = v.endsWith('-long');
-      const kinds = (long ? v.slice(0, -5) : v).split('-');
+      // `<kinds>:<preset>`: the kd track under another preset's loss weights (e.g. terms-res).
+      const [track, preset] = v.split(':');
+      const long = track.endsWith('-long');
+      const kinds = (long ? track.slice(0, -5) : track).split('-');
       const base = presetConfig(o.preset).stages;
-      const diff = long ? { pipeline: { kd: kinds }, stages: { sft: { steps: base.sft.steps + base.dft.steps } } } : { pipeline: { kd: kinds } };
-      mk(v, diff, ['--stages', 'kd'], main);
+      const diff = {
+        ...(preset ? { preset } : {}),
+        pipeline: { kd: kinds },
+        ...(long ? { stages: { sft: { steps: base.sft.steps + base.dft.steps } } } : {}),
+      };
+      mk(v.replace(':', '_'), diff, ['--stages', 'kd'], main);
     }
   }
   // Generate the shared world once before parallel jobs start.
@@ -76,7 +93,7 @@ export async function benchKdCommand(o: { seeds: string; preset: string; out: st
     for (const j of jobs.filter((x) => x.runDir && x.seconds !== undefined && x.ok)) {
       const { rows } = readJsonl<EvalLine>(join(j.runDir!, 'eval.jsonl'));
       for (const e of rows.filter((r) => r.split === 'test')) {
-        const model = e.model === 'kd' ? (j.variant.endsWith('-long') ? `control ${j.variant} (CE only)` : `LLaVA-KD ${j.variant === 'main' ? 'dpt-sft-dft' : j.variant}`) : e.model === 'baseline' ? 'baseline pt-sft' : e.model;
+        const model = e.model === 'kd' ? (j.variant.endsWith('-long') ? `control ${j.variant} (CE only)` : `LLaVA-KD ${j.variant === 'main' ? 'dpt-sft-dft' : j.variant.replace('_', ' with preset ')}`) : e.model === 'baseline' ? 'baseline pt-sft' : e.model;
         add(model, e, j.seconds ?? 0);
       }
     }
@@ -105,7 +122,7 @@ export async function benchKdCommand(o: { seeds: string; preset: string; out: st
     process.stdout.write(lines.join('\n') + '\n');
 
   };
-  const pending = [...jobs];
+  const pending = jobs.filter((j) => !j.ok);
   const running = new Set<Promise<void>>();
   const started = Date.now();
   while (pending.length || running.size) {
