@@ -59,18 +59,13 @@ async function useNative(pkg: string, backend: string): Promise<string | null> {
 async function useWasm(): Promise<string | null> {
   try {
     setWasmPaths(wasmDir());
+    // No kernel registrations needed: gatherRows() (nn/ops.ts) gives gathers a ScatterNd
+    // gradient (wasm lacks UnsortedSegmentSum), and linear layers use untransposed matMuls.
     if (!(await tf.setBackend('wasm'))) return 'wasm backend did not initialise';
-    registerWasmWorkarounds();
     return null;
   } catch (e) {
     return `wasm: ${(e as Error).message}`;
   }
-}
-
-/** The wasm backend has no gradient kernel for some ops; our layers avoid them (see nn/ops.ts). */
-function registerWasmWorkarounds(): void {
-  /* Nothing to register: gatherRows() uses ScatterNd for its gradient, linear layers use
-   * untransposed matMuls. Kept as the single place for future kernel registrations. */
 }
 
 /**
