@@ -10,10 +10,8 @@ import { KdTokenizer, loadLlavaFile, type LlavaSample } from '../data';
 import { Mllm } from '../models/mllm';
 import { VisionEncoder, numPatches, patchDim } from '../models/vision';
 import { loadCheckpoint } from '../train/checkpoint';
-import { resolveDataPath, type DataBundle } from '../train/data';
+import { patchAttacher, resolveDataPath, type DataBundle } from '../train/data';
 import { evaluate, generateAnswers } from '../train/evaluate';
-import { loadImage } from '../data';
-import { patchify } from '../data/encode';
 import { InputError } from './runCommand';
 
 function loadModel(checkpoint: string, tokenizerPath?: string) {
@@ -35,16 +33,10 @@ function loadModel(checkpoint: string, tokenizerPath?: string) {
   vision.params.load(ck.group('vision.'), path);
   const model = new Mllm(ck.meta.track === 'teacher' ? cfg.teacher : cfg.student, cfg.vision.dim, tokenizer.vocabSize, 0);
   model.params.load(ck.tensors, path);
-  const imageCache = new Map<string, Float32Array>();
   const data = {
     tokenizer, np: numPatches(cfg.vision), patchDim: patchDim(cfg.vision),
     encodeOptions: { tokenizer, np: numPatches(cfg.vision), maxLength: cfg.data.maxLength, systemPrompt: cfg.data.systemPrompt },
-    withPatches(e, s) {
-      if (e.visualStart < 0 || !s.image) return e;
-      let p = imageCache.get(s.image);
-      if (!p) { p = patchify(loadImage(s.image, cfg.vision.imageSize), cfg.vision.imageSize, cfg.vision.patchSize); imageCache.set(s.image, p); }
-      return { ...e, patches: p };
-    },
+    withPatches: patchAttacher(cfg),
   } as Pick<DataBundle, 'tokenizer' | 'np' | 'patchDim' | 'encodeOptions' | 'withPatches'> as DataBundle;
   return { ck, cfg, vision, model, data };
 }

@@ -17,6 +17,7 @@ import { loadData } from '../train/data';
 import { fullPlan, selectStages, type StagePlan } from '../train/plan';
 import { runStages } from '../train/runner';
 import { makeOutput } from './output';
+import { isProcessAlive } from '../../common/runReader';
 
 export class InputError extends Error {}
 
@@ -67,7 +68,7 @@ export async function resumeCommand(runDir: string, json: boolean, backend?: Bac
     if (!existsSync(statusFile) || !existsSync(configFile)) throw new Error(`${dir}: not a run folder (needs status.json and config.json)`);
     status = JSON.parse(readFileSync(statusFile, 'utf8')) as RunStatus;
     if (status.state === 'completed') throw new Error(`${dir}: run already completed; nothing to resume`);
-    if (status.state === 'running' && isAlive(status.pid) && status.pid !== process.pid) throw new Error(`${dir}: run is still running (pid ${status.pid})`);
+    if (status.state === 'running' && isProcessAlive(status.pid) && status.pid !== process.pid) throw new Error(`${dir}: run is still running (pid ${status.pid})`);
     const cfg = resolveConfig(JSON.parse(readFileSync(configFile, 'utf8')), configFile);
     if (backend) cfg.backend = backend;
     const all = fullPlan(cfg);
@@ -81,10 +82,6 @@ export async function resumeCommand(runDir: string, json: boolean, backend?: Bac
     throw new InputError((e as Error).message);
   }
   return execute(prepared, json, { dir, status });
-}
-
-function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 async function execute(p: Prepared, json: boolean, resuming: { dir: string; status: RunStatus } | null): Promise<number> {

@@ -30,6 +30,21 @@ export interface DataBundle {
   files: Record<string, string>;
 }
 
+/** Adds the (decoded, patchified, cached per image path) image of `s` to its encoded sample. */
+export function patchAttacher(cfg: Pick<ExperimentConfig, 'vision'>): (e: EncodedSample, s: LlavaSample) => EncodedSample {
+  const cache = new Map<string, Float32Array>();
+  const { imageSize, patchSize } = cfg.vision;
+  return (e, s) => {
+    if (e.visualStart < 0 || !s.image) return e;
+    let p = cache.get(s.image);
+    if (!p) {
+      p = patchify(loadImage(s.image, imageSize), imageSize, patchSize);
+      cache.set(s.image, p);
+    }
+    return { ...e, patches: p };
+  };
+}
+
 /** Resolves a path of the config relative to the experiment file's folder. */
 export function resolveDataPath(experimentFile: string, p: string): string {
   return isAbsolute(p) ? p : resolve(dirname(experimentFile), p);
@@ -70,16 +85,7 @@ export function loadData(cfg: ExperimentConfig, experimentFile: string, log: (m:
   const np = numPatches(cfg.vision);
   const pd = patchDim(cfg.vision);
   const encodeOptions: EncodeOptions = { tokenizer, np, maxLength: d.maxLength, systemPrompt: d.systemPrompt };
-  const patchCache = new Map<string, Float32Array>();
-  const withPatches = (e: EncodedSample, s: LlavaSample): EncodedSample => {
-    if (e.visualStart < 0 || !s.image) return e;
-    let p = patchCache.get(s.image);
-    if (!p) {
-      p = patchify(loadImage(s.image, cfg.vision.imageSize), cfg.vision.imageSize, cfg.vision.patchSize);
-      patchCache.set(s.image, p);
-    }
-    return { ...e, patches: p };
-  };
+  const withPatches = patchAttacher(cfg);
   const cache = new Map<string, EncodedSample[]>();
   const encoded = (kind: 'captions' | 'instructions' | 'text'): EncodedSample[] => {
     let out = cache.get(kind);
