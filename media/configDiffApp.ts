@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { ConfigColumn, HostMessage } from '../src/common/messages';
 import { buildRows, filterRows, formatCell, type ConfigRow } from './lib/configTable';
-import { clear, codicon, h, setDebug, showCommonState, showStateMessage } from './lib/dom';
+import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
 
 interface Ui {
@@ -123,10 +123,7 @@ function onMessage(m: HostMessage): void {
       rows = buildRows(columns);
       persist();
       if (!columns.length) {
-        showStateMessage(root, 'empty', 'No runs yet — Run Full Pipeline', { label: 'Run Full Pipeline', command: 'runFullPipeline' });
-        const add = h('vscode-button', { secondary: true, 'aria-label': 'Add Run or Experiment…', onclick: () => post({ type: 'addRuns' }) }, 'Add…');
-        root.querySelector('.state-actions')?.append(add);
-        setDebug('empty', { columns: [] });
+        showNoRuns(root, { columns: [] }, { label: 'Add…', ariaLabel: 'Add Run or Experiment…', onClick: () => post({ type: 'addRuns' }) });
         return;
       }
       renderAll();

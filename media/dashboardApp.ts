@@ -17,7 +17,7 @@ import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type
 import { appendColumns } from '../src/host/metricsColumns';
 import { formatDuration, percent, formatAccuracyRecord } from '../src/host/format';
 import { makeLineChart, pointCounts, restyleChart, setStageLines, formatNum, type LineDataset, type Pt } from './lib/charts';
-import { clear, codicon, h, setDebug, showCommonState, showStateMessage } from './lib/dom';
+import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { smoothEmaByStage } from './lib/ema';
 import { fmtWeight, termFormula, termLabel } from './lib/lossLabels';
 import { ensureSorted, stageStarts, toPoints } from './lib/stages';
@@ -491,10 +491,7 @@ function onMessage(m: HostMessage): void {
       hyper = m.hyper;
       persist();
       if (!runs.length) {
-        showStateMessage(root, 'empty', 'No runs yet — Run Full Pipeline', { label: 'Run Full Pipeline', command: 'runFullPipeline' });
-        const add = h('vscode-button', { secondary: true, 'aria-label': 'Add Run…', onclick: () => post({ type: 'addRuns' }) }, 'Add Run…');
-        root.querySelector('.state-actions')?.append(add);
-        setDebug('empty', { runs: [] });
+        showNoRuns(root, { runs: [] }, { label: 'Add Run…', ariaLabel: 'Add Run…', onClick: () => post({ type: 'addRuns' }) });
         return;
       }
       buildLayout();

@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { HostMessage, RunInfo, SampleView } from '../src/common/messages';
-import { clear, codicon, h, setDebug, showCommonState, showStateMessage } from './lib/dom';
+import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { diffWords } from './lib/wordDiff';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
 
@@ -213,8 +213,7 @@ function onMessage(m: HostMessage): void {
       if (atEnd) ui.step = null;
       persist();
       if (!runs.length) {
-        showStateMessage(root, 'empty', 'No runs yet — Run Full Pipeline', { label: 'Run Full Pipeline', command: 'runFullPipeline' });
-        setDebug('empty', { runs: [] });
+        showNoRuns(root, { runs: [] });
         return;
       }
       renderAll();

@@ -68,3 +68,13 @@ export function showCommonState(root: HTMLElement, m: { type: string; message?: 
   }
   return false;
 }
+
+/**
+ * The "no runs yet" state: a Run Full Pipeline button, plus an "add" button when the panel can
+ * take runs picked by hand.
+ */
+export function showNoRuns(root: HTMLElement, debug: Record<string, unknown>, add?: { label: string; ariaLabel: string; onClick: () => void }): void {
+  showStateMessage(root, 'empty', 'No runs yet — Run Full Pipeline', { label: 'Run Full Pipeline', command: 'runFullPipeline' });
+  if (add) root.querySelector('.state-actions')?.append(h('vscode-button', { secondary: true, 'aria-label': add.ariaLabel, onclick: add.onClick }, add.label));
+  setDebug('empty', debug);
+}
