@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  answerQuickInput, editorReplaceAll, editorVisibleText, expandTreeItem, makeTempDir, notification,
+  answerQuickInput, editorReplaceAll, editorVisibleText, expandTreeItem, extensionErrors, makeTempDir, notification,
   openFile, openViewContainer, openWorkbench, pickQuickItem, runCommand, screenshot, statusBarText,
-  waitProblems, waitTreeItem, webviewFrame, writeWorkspaceFile,
+  waitProblems, waitTreeItem, waitUntil, webviewFrame, writeWorkspaceFile,
 } from './harness';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -76,6 +76,8 @@ function activate(context) {
     },
   }));
 
+  const log = vscode.window.createOutputChannel('Smoke Log', { log: true });
+  context.subscriptions.push(log);
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 100);
   status.text = '$(beaker) Smoke ready';
   status.show();
@@ -94,7 +96,8 @@ function activate(context) {
     const panel = vscode.window.createWebviewPanel('smoke.view', 'Smoke View', vscode.ViewColumn.One, { enableScripts: true });
     panel.webview.html = html(panel.webview, { title: 'Smoke View', html: '<canvas id="c" width="40" height="20"></canvas><p id="msg">waiting</p>' },
       "const g = document.getElementById('c').getContext('2d'); g.fillStyle = 'rgb(12,200,34)'; g.fillRect(0, 0, 40, 20);" +
-      "document.getElementById('msg').textContent = 'Canvas ready';");
+      "document.getElementById('msg').textContent = 'Canvas ready'; console.error('probe: a webview console error');");
+    log.error('probe: an error in the extension log');
   }));
 
   context.subscriptions.push(vscode.commands.registerCommand('smoke.ask', async () => {
@@ -214,7 +217,16 @@ test('smoke: packaged .vsix — tree, webview view, palette, quick input, webvie
       await waitProblems(page, (p) => p.length === 1 && p[0].line === 2 && p[0].column === 9, 'one BAD at line 2 column 9');
     });
     await screenshot(page, 'smoke-vsix-end');
-    assert.deepEqual(s.browser.consoleErrors.filter((e) => !/vsda|favicon|404/.test(e)), []);
+    // Smoke: Hello planted one error in its webview's console and one in its log: extensionErrors
+    // must report exactly those two, and none of the workbench's own errors.
+    // (The webview logs its error each time it renders: it rendered again when shown again.)
+    const probes = await waitUntil(page, async () => {
+      const found = await extensionErrors(s, { id: `${MANIFEST.publisher}.${MANIFEST.name}`, mentions: /smoke/i });
+      return found.some((e) => e.includes('extension log')) ? found : undefined;
+    }, 'the planted errors in extensionErrors', 15_000);
+    const kinds = probes.map((e) => (e === 'console: probe: a webview console error' ? 'webview'
+      : /Smoke Log\.log: .*\[error\] probe: an error in the extension log$/.test(e) ? 'log' : e));
+    assert.deepEqual([...new Set(kinds)].sort(), ['log', 'webview'], probes.join('\n'));
   } catch (e) {
     console.log(`code-server log: ${s.server.logFile}\nbrowser console: ${s.browser.consoleLog}`);
     throw e;
