@@ -12,10 +12,12 @@ import { presetConfig } from '../src/trainer/config';
 import type { ExperimentConfig } from '../src/trainer/config/types';
 import { buildBatch, disposeBatch, type EncodedSample } from '../src/trainer/models/batch';
 import { Mllm } from '../src/trainer/models/mllm';
+import { cachedTensorCount } from '../src/trainer/models/qwen2';
 import { VisionEncoder, numPatches, patchDim } from '../src/trainer/models/vision';
 import { bmm4, gatherRows, matMul2d } from '../src/trainer/nn/ops';
 import { mulberry32 } from '../src/trainer/nn/params';
 import { AdamW, cosineLr } from '../src/trainer/train/adamw';
+import { mllmLossAndGrads, OnlineTeacher } from '../src/trainer/train/step';
 import { fullPlan, selectStages, trainableModules } from '../src/trainer/train/plan';
 
 before(async () => {
@@ -238,6 +240,39 @@ test('MLLM splice: the image changes logits only at and after the visual positio
   assert.ok(maxAbsDiff(mixed.vis[1].flat(), B.vis[0].flat()) < 1e-4);
   vision.params.dispose();
   m.dispose();
+});
+
+test('all-text batch in DPT/DFT (γ ≠ 0): CE + α·L_res, no visual terms; a mixed batch keeps them', () => {
+  const cfg = tinyCfg();
+  const V = 30;
+  const np = numPatches(cfg.vision);
+  const pd = patchDim(cfg.vision);
+  const vision = new VisionEncoder(cfg.vision, 5);
+  const student = new Mllm(cfg.student, cfg.vision.dim, V, 6);
+  const teacher = new Mllm(cfg.teacher, cfg.vision.dim, V, 7);
+  const weights = { ce: 1, res: 1, vis: 1, rel: 0.5 };
+  const text = (id: string, tokens: number[]): EncodedSample => ({ id, tokens, visualStart: -1, isLabel: Uint8Array.from(tokens, (_, i) => (i >= 2 ? 1 : 0)) });
+  const names = student.params.names(['projector.', 'lm.']);
+  const before = tf.memory().numTensors - cachedTensorCount();
+  const allText = buildBatch([text('a', [3, 4, 5, 6]), text('b', [7, 8, 9, 10, 11])], np, pd, 0);
+  assert.equal(allText.Bi, 0);
+  const r = mllmLossAndGrads(allText, vision, student, new OnlineTeacher(teacher), names, weights, cfg.distill);
+  assert.deepEqual(Object.keys(r.terms).sort(), ['ce', 'res', 'total'], 'no visual terms for a batch without images');
+  assert.ok(Math.abs(r.terms.total - (r.terms.ce! + r.terms.res!)) < 1e-6 * Math.max(1, r.terms.total), 'total = CE + α·L_res');
+  assert.ok(r.terms.res! > 0, 'L_res is computed');
+  assert.ok([...r.grads.values()].some((g) => tf.tidy(() => g.abs().max().dataSync()[0]) > 0), 'the student gets gradients');
+  // The visual terms come back as soon as one sample of the batch has an image.
+  const img: EncodedSample = { id: 'i', tokens: [3, ...new Array(np).fill(0), 5, 6], visualStart: 1, isLabel: Uint8Array.from([0, ...new Array(np).fill(0), 1, 1]), patches: Float32Array.from(rand(np * pd, 31), (v) => (v + 1) / 2) };
+  const mixed = buildBatch([text('a', [3, 4, 5, 6]), img], np, pd, 0);
+  const m = mllmLossAndGrads(mixed, vision, student, new OnlineTeacher(teacher), names, weights, cfg.distill);
+  assert.deepEqual(Object.keys(m.terms).sort(), ['ce', 'rel', 'res', 'total', 'vis']);
+  tf.dispose([...r.grads.values(), ...m.grads.values()]);
+  disposeBatch(allText);
+  disposeBatch(mixed);
+  assert.equal(tf.memory().numTensors - cachedTensorCount(), before, 'no tensors leak');
+  vision.params.dispose();
+  student.dispose();
+  teacher.dispose();
 });
 
 // ------------------------------------------------------------------------------ schedule and optimizer

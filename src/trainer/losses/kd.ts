@@ -154,9 +154,9 @@ export interface KdLossInputs {
   targetMask: tf.Tensor2D;
   /** [B, L] 1 at the positions holding visual tokens (L_vis positions, unshifted). */
   visualMask: tf.Tensor2D;
-  /** [B, Np, V] student logits at the visual positions (needed when weights.rel ≠ 0 and a teacher is given). */
+  /** [Bi, Np, V] student logits at the visual positions of the Bi samples with an image; absent when the batch has no image. */
   sVis?: tf.Tensor3D;
-  /** [B, Np, V] teacher logits at the visual positions (same condition). */
+  /** [Bi, Np, V] teacher logits at the same positions (given exactly when sVis is). */
   tVis?: tf.Tensor3D;
   /** [B] 1 for samples with an image; default: 1 where visualMask has any 1 in the row. */
   sampleMask?: tf.Tensor1D;
@@ -173,8 +173,11 @@ export interface KdLossTerms {
 /**
  * Total = ce·CE + α·L_res + β·L_vis + γ·L_rel (weights = the stage's `loss` config).
  * CE is always computed (it is logged) and added when weights.ce ≠ 0; L_res, L_vis and L_rel are
- * computed only when their weight is nonzero AND teacher logits are given.
- * Text-only samples contribute to CE and L_res only (their masks are empty elsewhere).
+ * computed only when their weight is nonzero AND teacher logits are given; L_vis and L_rel also
+ * need the batch's visual-position logits (sVis and tVis, given together).
+ * Text-only samples contribute to CE and L_res only (their masks are empty elsewhere); a batch
+ * with no image at all (sVis/tVis absent) gets CE + α·L_res, and its visual terms are absent
+ * from `terms` (not 0).
  * @returns `total` (scalar, differentiable w.r.t. the student inputs) and the raw `terms`;
  *   the caller owns (must dispose) every returned tensor.
  */
@@ -185,12 +188,14 @@ export function kdLoss(parts: KdLossInputs, weights: LossWeights, opts: MdistOpt
     if (!(Number.isFinite(w) && w >= 0)) throw new Error(`${fn}: loss weight "${k}" must be a finite number >= 0, got ${w}`);
   }
   const teacher = parts.tLogits;
-  const useRes = teacher !== undefined && weights.res !== 0;
-  const useVis = teacher !== undefined && weights.vis !== 0;
-  const useRel = teacher !== undefined && weights.rel !== 0;
-  if (useRel && (!parts.sVis || !parts.tVis)) {
-    throw new Error(`${fn}: loss weight "rel" is ${weights.rel} but sVis/tVis ([B, Np, V] visual-position logits) were not given`);
+  if ((parts.sVis === undefined) !== (parts.tVis === undefined)) {
+    throw new Error(`${fn}: sVis and tVis ([B, Np, V] visual-position logits) must be given together (got only ${parts.sVis ? 'sVis' : 'tVis'})`);
   }
+  // A batch without images (no visual-position logits) has no visual terms: CE + α·L_res.
+  const hasImages = parts.sVis !== undefined;
+  const useRes = teacher !== undefined && weights.res !== 0;
+  const useVis = teacher !== undefined && hasImages && weights.vis !== 0;
+  const useRel = teacher !== undefined && hasImages && weights.rel !== 0;
   const out = tf.tidy(() => {
     const ce = maskedCrossEntropy(parts.sLogits, parts.targets, parts.targetMask);
     // With weights.ce = 0 the total still starts from 0·CE, so it stays a tensor of the graph.
