@@ -541,8 +541,13 @@ test('kdLoss computes only the terms it needs', () => {
     const onlyRes = kdLoss(kdInputs(c), { ce: 1, res: 2, vis: 0, rel: 0 }, FKL);
     assert.deepEqual(Object.keys(onlyRes.terms).sort(), ['ce', 'res']);
     assertClose(onlyRes.total.dataSync()[0], refKd(c, { ce: 1, res: 2, vis: 0, rel: 0 }), 1e-5, 'CE + 2 L_res');
+    // No visual-position logits (a batch without images): CE + α·L_res, whatever β and γ say.
     const { sVis: _s, tVis: _t, ...noVis } = kdInputs(c);
-    assert.throws(() => kdLoss(noVis, PAPER, FKL), /sVis\/tVis/);
+    const textOnly = kdLoss(noVis, PAPER, FKL);
+    assert.deepEqual(Object.keys(textOnly.terms).sort(), ['ce', 'res']);
+    assertClose(textOnly.total.dataSync()[0], refKd(c, { ...PAPER, vis: 0, rel: 0 }), 1e-5, 'CE + α L_res without images');
+    const { tVis: _t2, ...onlyS } = kdInputs(c);
+    assert.throws(() => kdLoss(onlyS, PAPER, FKL), /sVis and tVis/);
     assert.throws(() => kdLoss(kdInputs(c), { ...PAPER, rel: -1 }, FKL), /"rel"/);
     assert.throws(() => rowDivergence(t2([0, 0], [1, 2]), t2([0, 0, 0], [1, 3]), 'tv', 1, 0), /share the vocabulary/);
     assert.throws(() => rowDivergence(t2([0, 0], [1, 2]), t2([0, 0], [1, 2]), 'tv', 0, 0), /distill\.temperature/);

@@ -188,11 +188,11 @@ export function kdLoss(parts: KdLossInputs, weights: LossWeights, opts: MdistOpt
     if (!(Number.isFinite(w) && w >= 0)) throw new Error(`${fn}: loss weight "${k}" must be a finite number >= 0, got ${w}`);
   }
   const teacher = parts.tLogits;
-  if ((parts.sVis === undefined) !== (parts.tVis === undefined)) {
+  if (teacher !== undefined && (parts.sVis === undefined) !== (parts.tVis === undefined)) {
     throw new Error(`${fn}: sVis and tVis ([B, Np, V] visual-position logits) must be given together (got only ${parts.sVis ? 'sVis' : 'tVis'})`);
   }
   // A batch without images (no visual-position logits) has no visual terms: CE + α·L_res.
-  const hasImages = parts.sVis !== undefined;
+  const hasImages = parts.sVis !== undefined && parts.tVis !== undefined;
   const useRes = teacher !== undefined && weights.res !== 0;
   const useVis = teacher !== undefined && hasImages && weights.vis !== 0;
   const useRel = teacher !== undefined && hasImages && weights.rel !== 0;
