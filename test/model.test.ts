@@ -18,6 +18,7 @@ import { bmm4, gatherRows, matMul2d } from '../src/trainer/nn/ops';
 import { mulberry32 } from '../src/trainer/nn/params';
 import { AdamW, cosineLr } from '../src/trainer/train/adamw';
 import { mllmLossAndGrads, OnlineTeacher } from '../src/trainer/train/step';
+import { kdLoss, kdLossRows } from '../src/trainer/losses';
 import { fullPlan, selectStages, trainableModules } from '../src/trainer/train/plan';
 
 before(async () => {
@@ -240,6 +241,60 @@ test('MLLM splice: the image changes logits only at and after the visual positio
   assert.ok(maxAbsDiff(mixed.vis[1].flat(), B.vis[0].flat()) < 1e-4);
   vision.params.dispose();
   m.dispose();
+});
+
+test('forwardRows + kdLossRows equal forward + kdLoss on every position (values and gradients)', () => {
+  const cfg = tinyCfg();
+  const V = 30;
+  const np = numPatches(cfg.vision);
+  const pd = patchDim(cfg.vision);
+  const vision = new VisionEncoder(cfg.vision, 5);
+  const student = new Mllm(cfg.student, cfg.vision.dim, V, 6);
+  const teacher = new Mllm(cfg.teacher, cfg.vision.dim, V, 7);
+  const img = (id: string, seed: number, extra: number[]): EncodedSample => {
+    const tokens = [3, ...new Array(np).fill(0), ...extra];
+    return { id, tokens, visualStart: 1, isLabel: Uint8Array.from(tokens, (_, i) => (i > np + 1 ? 1 : 0)), patches: Float32Array.from(rand(np * pd, seed), (v) => (v + 1) / 2) };
+  };
+  const text: EncodedSample = { id: 't', tokens: [8, 9, 10, 11], visualStart: -1, isLabel: Uint8Array.from([0, 1, 1, 1]) };
+  const b = buildBatch([img('a', 41, [5, 6, 7]), text, img('b', 42, [12, 13, 14, 15, 16])], np, pd, 0);
+  assert.equal(b.Nt, 2 + 3 + 4, 'response positions of the three samples');
+  const feats = vision.forward(b.patches!);
+  const weights = { ce: 1, res: 1, vis: 0.7, rel: 0.5 };
+  const opts = { divergence: 'forward_kl' as const, temperature: 1, skewLambda: 0.1 };
+  const vars = student.params.names(['projector.', 'lm.']).map((n) => student.params.get(n));
+  const run = (rows: boolean) => {
+    const termVals: Record<string, number> = {};
+    const { grads } = tf.variableGrads(() => {
+      let r;
+      if (rows) {
+        const s = student.forwardRows(b, feats);
+        const t = teacher.forwardRows(b, feats);
+        r = kdLossRows({ sRes: s.res, tRes: t.res, targets: b.targetIds, sVis: s.vis!, tVis: t.vis! }, weights, opts);
+      } else {
+        const s = student.forward(b, feats);
+        const t = teacher.forward(b, feats);
+        const shape = [b.B, b.L, V];
+        r = kdLoss({ sLogits: s.logits.reshape(shape) as tf.Tensor3D, tLogits: t.logits.reshape(shape) as tf.Tensor3D, targets: b.targets, targetMask: b.targetMask, visualMask: b.visualMask, sVis: s.visLogits!, tVis: t.visLogits!, sampleMask: tf.ones([b.Bi]) }, weights, opts);
+      }
+      for (const [k, v] of Object.entries(r.terms)) termVals[k] = v.dataSync()[0];
+      return r.total;
+    }, vars);
+    const g = Object.values(grads).map((x) => Array.from(x.dataSync()));
+    tf.dispose(Object.values(grads));
+    return { termVals, g };
+  };
+  const full = run(false);
+  const rows = run(true);
+  assert.deepEqual(Object.keys(rows.termVals).sort(), ['ce', 'rel', 'res', 'vis']);
+  for (const k of Object.keys(full.termVals)) {
+    assert.ok(Math.abs(rows.termVals[k] - full.termVals[k]) <= 1e-5 * Math.max(1, Math.abs(full.termVals[k])), `term ${k}: rows ${rows.termVals[k]} vs full ${full.termVals[k]}`);
+  }
+  full.g.forEach((gf, i) => assert.ok(maxAbsDiff(rows.g[i], gf) < 1e-5, `gradient ${i}`));
+  tf.dispose(feats);
+  disposeBatch(b);
+  vision.params.dispose();
+  student.dispose();
+  teacher.dispose();
 });
 
 test('all-text batch in DPT/DFT (γ ≠ 0): CE + α·L_res, no visual terms; a mixed batch keeps them', () => {

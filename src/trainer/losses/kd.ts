@@ -170,52 +170,105 @@ export interface KdLossTerms {
   rel?: tf.Scalar;
 }
 
+/** The four raw terms, each computed only when {@link combineTerms} asks for it. */
+interface TermFns {
+  ce: () => tf.Scalar;
+  res: () => tf.Scalar;
+  vis: () => tf.Scalar;
+  rel: () => tf.Scalar;
+}
+
 /**
- * Total = ce·CE + α·L_res + β·L_vis + γ·L_rel (weights = the stage's `loss` config).
+ * Total = ce·CE + α·L_res + β·L_vis + γ·L_rel, the one place where the terms are weighted and
+ * summed (shared by {@link kdLoss} and {@link kdLossRows}).
  * CE is always computed (it is logged) and added when weights.ce ≠ 0; L_res, L_vis and L_rel are
- * computed only when their weight is nonzero AND teacher logits are given; L_vis and L_rel also
- * need the batch's visual-position logits (sVis and tVis, given together).
- * Text-only samples contribute to CE and L_res only (their masks are empty elsewhere); a batch
- * with no image at all (sVis/tVis absent) gets CE + α·L_res, and its visual terms are absent
- * from `terms` (not 0).
- * @returns `total` (scalar, differentiable w.r.t. the student inputs) and the raw `terms`;
- *   the caller owns (must dispose) every returned tensor.
+ * computed only when their weight is nonzero AND a teacher is given; L_vis and L_rel also need
+ * the batch's visual-position logits (a batch with no image gets CE + α·L_res, and its visual
+ * terms are absent from `terms`, not 0).
  */
-export function kdLoss(parts: KdLossInputs, weights: LossWeights, opts: MdistOptions): { total: tf.Scalar; terms: KdLossTerms } {
-  const fn = 'kdLoss';
+function combineTerms(fn: string, weights: LossWeights, teacher: boolean, hasImages: boolean, f: TermFns): { total: tf.Scalar; terms: KdLossTerms } {
   for (const k of ['ce', 'res', 'vis', 'rel'] as const) {
     const w = weights[k];
     if (!(Number.isFinite(w) && w >= 0)) throw new Error(`${fn}: loss weight "${k}" must be a finite number >= 0, got ${w}`);
   }
-  const teacher = parts.tLogits;
-  if (teacher !== undefined && (parts.sVis === undefined) !== (parts.tVis === undefined)) {
-    throw new Error(`${fn}: sVis and tVis ([B, Np, V] visual-position logits) must be given together (got only ${parts.sVis ? 'sVis' : 'tVis'})`);
-  }
-  // A batch without images (no visual-position logits) has no visual terms: CE + α·L_res.
-  const hasImages = parts.sVis !== undefined && parts.tVis !== undefined;
-  const useRes = teacher !== undefined && weights.res !== 0;
-  const useVis = teacher !== undefined && hasImages && weights.vis !== 0;
-  const useRel = teacher !== undefined && hasImages && weights.rel !== 0;
+  const use = {
+    res: teacher && weights.res !== 0,
+    vis: teacher && hasImages && weights.vis !== 0,
+    rel: teacher && hasImages && weights.rel !== 0,
+  };
   const out = tf.tidy(() => {
-    const ce = maskedCrossEntropy(parts.sLogits, parts.targets, parts.targetMask);
+    const ce = f.ce();
     // With weights.ce = 0 the total still starts from 0·CE, so it stays a tensor of the graph.
     let total: tf.Scalar = tf.mul(ce, weights.ce);
-    const add = (term: tf.Scalar, w: number): void => { total = tf.add(total, tf.mul(term, w)); };
-    let res: tf.Scalar | undefined;
-    let vis: tf.Scalar | undefined;
-    let rel: tf.Scalar | undefined;
-    if (useRes) { res = mdistResponse(teacher!, parts.sLogits, parts.targetMask, opts); add(res, weights.res); }
-    if (useVis) { vis = mdistVisual(teacher!, parts.sLogits, parts.visualMask, opts); add(vis, weights.vis); }
-    if (useRel) {
-      const sampleMask = parts.sampleMask ?? (tf.max(parts.visualMask, 1) as tf.Tensor1D);
-      rel = rdist(parts.tVis!, parts.sVis!, sampleMask);
-      add(rel, weights.rel);
+    const terms: Record<string, tf.Scalar> = { ce };
+    for (const k of ['res', 'vis', 'rel'] as const) {
+      if (!use[k]) continue;
+      terms[k] = f[k]();
+      total = tf.add(total, tf.mul(terms[k], weights[k]));
     }
-    return { total, ce, res, vis, rel } as unknown as tf.TensorContainerObject;
-  }) as unknown as { total: tf.Scalar; ce: tf.Scalar; res?: tf.Scalar; vis?: tf.Scalar; rel?: tf.Scalar };
-  const terms: KdLossTerms = { ce: out.ce };
-  if (out.res) terms.res = out.res;
-  if (out.vis) terms.vis = out.vis;
-  if (out.rel) terms.rel = out.rel;
-  return { total: out.total, terms };
+    return { total, ...terms } as unknown as tf.TensorContainerObject;
+  }) as unknown as { total: tf.Scalar } & KdLossTerms;
+  const { total, ...terms } = out;
+  return { total, terms };
+}
+
+function checkVisPair(fn: string, teacher: boolean, sVis?: tf.Tensor3D, tVis?: tf.Tensor3D): boolean {
+  if (teacher && (sVis === undefined) !== (tVis === undefined)) {
+    throw new Error(`${fn}: sVis and tVis ([B, Np, V] visual-position logits) must be given together (got only ${sVis ? 'sVis' : 'tVis'})`);
+  }
+  return sVis !== undefined && tVis !== undefined;
+}
+
+/**
+ * {@link combineTerms} on logits at every position, with masks selecting the positions of each
+ * term. Text-only samples contribute to CE and L_res only (their masks are empty elsewhere).
+ * @returns `total` (scalar, differentiable w.r.t. the student inputs) and the raw `terms`;
+ *   the caller owns (must dispose) every returned tensor.
+ */
+export function kdLoss(parts: KdLossInputs, weights: LossWeights, opts: MdistOptions): { total: tf.Scalar; terms: KdLossTerms } {
+  const teacher = parts.tLogits;
+  const hasImages = checkVisPair('kdLoss', teacher !== undefined, parts.sVis, parts.tVis);
+  return combineTerms('kdLoss', weights, teacher !== undefined, hasImages, {
+    ce: () => maskedCrossEntropy(parts.sLogits, parts.targets, parts.targetMask),
+    res: () => mdistResponse(teacher!, parts.sLogits, parts.targetMask, opts),
+    vis: () => mdistVisual(teacher!, parts.sLogits, parts.visualMask, opts),
+    rel: () => rdist(parts.tVis!, parts.sVis!, parts.sampleMask ?? (tf.max(parts.visualMask, 1) as tf.Tensor1D)),
+  });
+}
+
+/**
+ * Inputs of {@link kdLossRows}: logits only at the rows the losses read (what the trainer
+ * computes, and what a teacher-output cache stores), instead of every position.
+ */
+export interface KdRowInputs {
+  /** [Nt, V] student logits at the Nt response positions of the batch (position i predicts token i+1). */
+  sRes: tf.Tensor2D;
+  /** [Nt, V] teacher logits at the same positions; absent => no teacher, only CE. */
+  tRes?: tf.Tensor2D;
+  /** int32 [Nt] the token each of those positions predicts. */
+  targets: tf.Tensor1D;
+  /** [Bi, Np, V] student logits at the visual positions of the Bi samples with an image; absent without images. */
+  sVis?: tf.Tensor3D;
+  /** [Bi, Np, V] teacher logits at the same positions (given exactly when sVis is, with a teacher). */
+  tVis?: tf.Tensor3D;
+}
+
+/**
+ * The same total and terms as {@link kdLoss}, from logits gathered at the rows each term reads:
+ * CE and L_res are means over the Nt response rows (pooled over the batch), L_vis the mean over
+ * the Bi·Np visual rows, L_rel the mean over the Bi images. Equal to kdLoss on the full logits
+ * with the corresponding masks (tested), at a fraction of the softmax work.
+ */
+export function kdLossRows(parts: KdRowInputs, weights: LossWeights, opts: MdistOptions): { total: tf.Scalar; terms: KdLossTerms } {
+  const teacher = parts.tRes !== undefined;
+  const hasImages = checkVisPair('kdLossRows', teacher, parts.sVis, parts.tVis);
+  const [Nt, V] = parts.sRes.shape;
+  const asBatch = (x: tf.Tensor2D): tf.Tensor3D => x.reshape([1, Nt, V]);
+  const ones = (shape: [number, number]): tf.Tensor2D => tf.ones(shape);
+  return combineTerms('kdLossRows', weights, teacher, hasImages, {
+    ce: () => maskedCrossEntropy(asBatch(parts.sRes), parts.targets.reshape([1, Nt]) as tf.Tensor2D, ones([1, Nt])),
+    res: () => mdistResponse(asBatch(parts.tRes!), asBatch(parts.sRes), ones([1, Nt]), opts),
+    vis: () => mdistVisual(parts.tVis!, parts.sVis!, ones([parts.sVis!.shape[0], parts.sVis!.shape[1]]), opts),
+    rel: () => rdist(parts.tVis!, parts.sVis!, tf.ones([parts.sVis!.shape[0]]) as tf.Tensor1D),
+  });
 }

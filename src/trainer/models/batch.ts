@@ -33,6 +33,14 @@ export interface Batch {
   patches: tf.Tensor3D | null;
   /** int32 [Bi·Np] flat positions (b·L + i) of the visual slots, image by image. */
   visualPos: tf.Tensor1D | null;
+  /** Number of response positions (targetMask = 1) over the batch. */
+  Nt: number;
+  /** int32 [Nt] flat positions (b·L + i) where targetMask = 1, sample by sample. */
+  targetPos: tf.Tensor1D;
+  /** int32 [Nt] the token each of those positions predicts. */
+  targetIds: tf.Tensor1D;
+  /** int32 [Nt + Bi·Np] targetPos then visualPos: every row a training loss reads. */
+  lossRows: tf.Tensor1D;
   /** int32 [B, L]: at position i, the label token at i+1 (0 where none). */
   targets: tf.Tensor2D;
   /** float32 [B, L]: 1 where position i predicts a label (shifted response mask). */
@@ -88,8 +96,13 @@ export function buildBatch(samples: EncodedSample[], np: number, patchDim: numbe
       k++;
     }
   });
+  const pos: number[] = [];
+  for (let i = 0; i < B * L; i++) if (targetMask[i]) pos.push(i);
   return {
-    B, L, Bi, Np: np,
+    B, L, Bi, Np: np, Nt: pos.length,
+    targetPos: tf.tensor1d(pos, 'int32'),
+    targetIds: tf.tensor1d(pos.map((i) => targets[i]), 'int32'),
+    lossRows: tf.tensor1d([...pos, ...visualPos], 'int32'),
     tokens: tf.tensor1d(tokens, 'int32'),
     srcIndex: tf.tensor1d(srcIndex, 'int32'),
     patches: Bi ? tf.tensor3d(patches, [Bi, np, patchDim]) : null,
@@ -102,7 +115,7 @@ export function buildBatch(samples: EncodedSample[], np: number, patchDim: numbe
 }
 
 export function disposeBatch(b: Batch): void {
-  tf.dispose([b.tokens, b.srcIndex, b.targets, b.targetMask, b.visualMask]);
+  tf.dispose([b.tokens, b.srcIndex, b.targets, b.targetMask, b.visualMask, b.targetPos, b.targetIds, b.lossRows]);
   if (b.patches) b.patches.dispose();
   if (b.visualPos) b.visualPos.dispose();
 }

@@ -84,11 +84,30 @@ export function embedTokens(p: ParamStore, ids: tf.Tensor1D): tf.Tensor2D {
 }
 
 /**
- * Runs the decoder on input embeddings.
+ * Runs the decoder on input embeddings and returns the logits at every position.
  * @param x [B, L, d] input embeddings (text and projected visual tokens already spliced)
- * @returns logits [B·L, V] at every position
+ * @returns logits [B·L, V]
  */
 export function qwen2Forward(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.Tensor2D {
+  return lmHead(p, cfg, qwen2Hidden(p, cfg, x));
+}
+
+/**
+ * The LM head (the embedding matrix transposed when tied).
+ * @param h [N, d] final hidden states (after the last RMSNorm)
+ * @returns logits [N, V]
+ */
+export function lmHead(p: ParamStore, cfg: LmConfig, h: tf.Tensor2D): tf.Tensor2D {
+  const head = cfg.tieEmbeddings ? (tf.transpose(p.get('lm.embed')) as tf.Tensor2D) : (p.get('lm.head') as tf.Tensor2D);
+  return matMul2d(h, head);
+}
+
+/**
+ * Runs the decoder blocks and the final RMSNorm.
+ * @param x [B, L, d] input embeddings (text and projected visual tokens already spliced)
+ * @returns final hidden states [B·L, d]
+ */
+export function qwen2Hidden(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.Tensor2D {
   const [B, L, d] = x.shape;
   const H = cfg.heads;
   const dh = d / H;
@@ -110,7 +129,5 @@ export function qwen2Forward(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.T
     const up = linear(n2, p.get(b + 'mlp.up') as tf.Tensor2D);
     h = tf.add(h, linear(tf.mul(gate, up), p.get(b + 'mlp.down') as tf.Tensor2D));
   }
-  const out = rmsNorm(h, p.get('lm.norm') as tf.Tensor1D, cfg.rmsEps).reshape([B * L, d]) as tf.Tensor2D;
-  const head = cfg.tieEmbeddings ? (tf.transpose(p.get('lm.embed')) as tf.Tensor2D) : (p.get('lm.head') as tf.Tensor2D);
-  return matMul2d(out, head);
+  return rmsNorm(h, p.get('lm.norm') as tf.Tensor1D, cfg.rmsEps).reshape([B * L, d]) as tf.Tensor2D;
 }

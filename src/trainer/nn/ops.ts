@@ -51,7 +51,8 @@ export const bmm4: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D = customGrad(
 /**
  * Row gather with a ScatterNd gradient (duplicate indices are summed).
  * @param table [N, D]
- * @param index int32 [M], values in [0, N)
+ * @param index int32 [M], values in [0, N); must outlive the backward pass (not an intermediate
+ *   of the differentiated function, which tfjs disposes before the gradients run)
  * @returns [M, D]
  */
 export function gatherRows(table: tf.Tensor2D, index: tf.Tensor1D): tf.Tensor2D {

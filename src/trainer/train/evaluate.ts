@@ -50,11 +50,9 @@ export function generateAnswers(model: Mllm, vision: VisionEncoder, data: DataBu
       const cur = prompts.map((p, b) => ({ ...p, tokens: [...p.tokens, ...generated[b]], isLabel: new Uint8Array(p.tokens.length + generated[b].length) }));
       const batch = buildBatch(cur, data.np, data.patchDim, data.tokenizer.padId);
       if (!feats && batch.patches) feats = tf.tidy(() => vision.forward(batch.patches!));
-      const next = tf.tidy(() => {
-        const { logits } = model.forward(batch, feats);
-        const last = tf.tensor1d(cur.map((c, b) => b * batch.L + c.tokens.length - 1), 'int32');
-        return tf.argMax(tf.gather(logits, last), 1).dataSync() as Int32Array;
-      });
+      const last = tf.tensor1d(cur.map((c, b) => b * batch.L + c.tokens.length - 1), 'int32');
+      const next = tf.tidy(() => tf.argMax(model.logitsAt(batch, feats, last), 1).dataSync() as Int32Array);
+      last.dispose();
       disposeBatch(batch);
       next.forEach((id, b) => {
         if (done[b]) return;

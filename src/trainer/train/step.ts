@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DistillConfig, LossWeights } from '../config/types';
-import { kdLoss } from '../losses';
+import { kdLossRows } from '../losses';
 import type { Batch } from '../models/batch';
 import type { Mllm } from '../models/mllm';
 import type { VisionEncoder } from '../models/vision';
@@ -13,15 +13,18 @@ import { matMul2d } from '../nn/ops';
 import type { VisionObjective } from './visionObjective';
 import type { LossTerm } from '../../common/runFormat';
 
-/** Teacher outputs for a batch; an online teacher computes them, a cache could replay them. */
+/**
+ * Teacher outputs for a batch, at the rows the losses read (as {@link Mllm.forwardRows} gives
+ * them): an online teacher computes them, a cache replays them.
+ */
 export interface TeacherOutputs {
-  /** [B, L, V] */
-  logits: tf.Tensor3D;
-  /** [Bi, Np, V] or null */
-  visLogits: tf.Tensor3D | null;
+  /** [Nt, V] teacher logits at batch.targetPos */
+  res: tf.Tensor2D;
+  /** [Bi, Np, V] teacher logits at batch.visualPos, or null without images */
+  vis: tf.Tensor3D | null;
 }
 
-/** Source of teacher outputs: online today; a cache of top-k logits/relations fits the same shape. */
+/** Source of teacher outputs: the frozen teacher run online, or a cache of its outputs. */
 export interface TeacherSource {
   outputs(batch: Batch, visionFeats: tf.Tensor3D | null): TeacherOutputs;
 }
@@ -29,11 +32,12 @@ export interface TeacherSource {
 export class OnlineTeacher implements TeacherSource {
   constructor(private readonly model: Mllm) {}
   outputs(batch: Batch, visionFeats: tf.Tensor3D | null): TeacherOutputs {
+    // tf.tidy keeps only tensors: drop the null before, restore it after.
     const r = tf.tidy(() => {
-      const o = this.model.forward(batch, visionFeats);
-      return { logits: o.logits.reshape([batch.B, batch.L, -1]), visLogits: o.visLogits ?? tf.zeros([0]) };
-    }) as { logits: tf.Tensor3D; visLogits: tf.Tensor };
-    return { logits: r.logits, visLogits: r.visLogits.size ? (r.visLogits as tf.Tensor3D) : (r.visLogits.dispose(), null) };
+      const o = this.model.forwardRows(batch, visionFeats);
+      return o.vis ? { res: o.res, vis: o.vis } : { res: o.res };
+    }) as { res: tf.Tensor2D; vis?: tf.Tensor3D };
+    return { res: r.res, vis: r.vis ?? null };
   }
 }
 
@@ -63,17 +67,14 @@ export function mllmLossAndGrads(
   const kept: [LossTerm, tf.Scalar][] = [];
   const vars = trainable.map((n) => student.params.get(n));
   const { value, grads } = tf.variableGrads(() => {
-    const s = student.forward(batch, feats);
-    const { total, terms } = kdLoss(
+    const s = student.forwardRows(batch, feats);
+    const { total, terms } = kdLossRows(
       {
-        sLogits: s.logits.reshape([batch.B, batch.L, -1]) as tf.Tensor3D,
-        tLogits: t?.logits,
-        targets: batch.targets,
-        targetMask: batch.targetMask,
-        visualMask: batch.visualMask,
-        sVis: s.visLogits ?? undefined,
-        tVis: t?.visLogits ?? undefined,
-        sampleMask: batch.Bi > 0 ? tf.ones([batch.Bi]) : undefined,
+        sRes: s.res,
+        tRes: t?.res,
+        targets: batch.targetIds,
+        sVis: s.vis ?? undefined,
+        tVis: t?.vis ?? undefined,
       },
       weights,
       { divergence: distill.divergence, temperature: distill.temperature, skewLambda: distill.skewLambda },
@@ -88,7 +89,7 @@ export function mllmLossAndGrads(
   for (const [k, v] of kept) termValues[k] = v.dataSync()[0];
   tf.dispose([value, ...kept.map(([, v]) => v)]);
   if (feats) feats.dispose();
-  if (t) tf.dispose([t.logits, t.visLogits ?? []].flat());
+  if (t) tf.dispose([t.res, t.vis ?? []].flat());
   const byName = new Map<string, tf.Tensor>();
   const nameOf = new Map(trainable.map((n) => [student.params.get(n).name, n]));
   for (const [vn, g] of Object.entries(grads)) byName.set(nameOf.get(vn)!, g);
