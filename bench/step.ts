@@ -1,18 +1,23 @@
 /**
- * `npm run bench:step`: median time of one DFT training step (teacher forward + student forward
- * and backward + AdamW) at the default preset's sizes, samples/s, the SFT step (no teacher) for
- * comparison, and the tensor count before and after the timed steps (must not grow).
- * Usage: node --import tsx bench/step.ts [--steps 100] [--preset default] [--backend wasm]
+ * `npm run bench:step`: median time of the training steps at a preset's sizes, beside a PyTorch
+ * peer of the same models and steps (bench/peer/kd_step.py) timed on the same batches in the same
+ * run: the DFT step (teacher forward + student forward/backward + AdamW), the SFT step (student,
+ * CE only) and the teacher's own SFT step. Also the samples/s of a training loop that includes
+ * sampling and batching, and the tensor count before and after the timed steps (must not grow).
+ * Usage: node --import tsx bench/step.ts [--steps 100] [--preset default] [--backend wasm] [--no-peer]
  */
 import * as tf from '@tensorflow/tfjs';
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { presetConfig } from '../src/trainer/config';
 import type { BackendName } from '../src/trainer/config/types';
 import { initBackend } from '../src/trainer/backend';
-import { buildBatch, disposeBatch } from '../src/trainer/models/batch';
+import { buildBatch, disposeBatch, type Batch, type EncodedSample } from '../src/trainer/models/batch';
 import { Mllm } from '../src/trainer/models/mllm';
 import { cachedTensorCount } from '../src/trainer/models/qwen2';
-import { VisionEncoder } from '../src/trainer/models/vision';
+import { featureBlocks, VisionEncoder } from '../src/trainer/models/vision';
 import { Sampler } from '../src/trainer/data/encode';
 import { AdamW } from '../src/trainer/train/adamw';
 import { loadData } from '../src/trainer/train/data';
@@ -23,6 +28,16 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? process.argv[i + 1] : def;
 };
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const CE_ONLY = { ce: 1, res: 0, vis: 0, rel: 0 };
+
+/** The first interpreter that imports torch, or undefined. */
+function findTorchPython(): string | undefined {
+  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean) as string[]) {
+    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (r.status === 0) return py;
+  }
+  return undefined;
+}
 
 async function main() {
   const steps = Number(arg('steps', '100'));
@@ -38,18 +53,21 @@ async function main() {
   const set = data.encoded('instructions');
   const sc = cfg.stages.dft;
   const sampler = new Sampler(set.length, 0);
-  const trainable = new Map([...student.params.names(['projector.', 'lm.'])].map((n) => [n, student.params.get(n)]));
+  const batchAt = (s: number): EncodedSample[] => sampler.take(s * sc.batchSize, sc.batchSize).map((i) => set[i]);
+  const params = (m: Mllm) => new Map(m.params.names(['projector.', 'lm.']).map((n) => [n, m.params.get(n)]));
 
-  const run = (withTeacher: boolean, n: number) => {
+  /** Median ms of `n` steps of `model` (with `teacherModel` online when given) and the tensor counts. */
+  const run = (model: Mllm, teacherModel: Mllm | null, n: number) => {
+    const trainable = params(model);
     const opt = new AdamW(sc.optimizer);
     const times: number[] = [];
-    const src = withTeacher ? new OnlineTeacher(teacher) : null;
-    const weights = withTeacher ? sc.loss : { ce: 1, res: 0, vis: 0, rel: 0 };
+    const src = teacherModel ? new OnlineTeacher(teacherModel) : null;
+    const weights = teacherModel ? sc.loss : CE_ONLY;
     const before = tf.memory().numTensors - cachedTensorCount();
     for (let s = 0; s < n; s++) {
       const t0 = performance.now();
-      const batch = buildBatch(sampler.take(s * sc.batchSize, sc.batchSize).map((i) => set[i]), data.np, data.patchDim, data.tokenizer.padId);
-      const r = mllmLossAndGrads(batch, vision, student, src, [...trainable.keys()], weights, cfg.distill);
+      const batch = buildBatch(batchAt(s), data.np, data.patchDim, data.tokenizer.padId);
+      const r = mllmLossAndGrads(batch, vision, model, src, [...trainable.keys()], weights, cfg.distill);
       disposeBatch(batch);
       opt.step(trainable, r.grads, 1e-4, 1);
       tf.dispose([...r.grads.values()]);
@@ -57,22 +75,66 @@ async function main() {
     }
     // First-step allocations (optimizer moments) are not a leak: count from after step 1.
     opt.dispose();
-    return { times: times.slice(Math.min(5, n - 1)), before, after: tf.memory().numTensors - cachedTensorCount() };
+    return { ms: median(times.slice(Math.min(5, n - 1))), times, before, after: tf.memory().numTensors - cachedTensorCount() };
   };
-  run(true, 10); // warm-up: rope/mask caches for every padded length
+
+  // The peer gets the very batches ours trains on (same tokens, images and loss rows).
+  const peerBatches = Array.from({ length: 20 }, (_, s) => {
+    const b: Batch = buildBatch(batchAt(s), data.np, data.patchDim, data.tokenizer.padId);
+    const out = {
+      B: b.B, L: b.L, Bi: b.Bi, Nt: b.Nt,
+      tokens: Array.from(b.tokens.dataSync()), srcIndex: Array.from(b.srcIndex.dataSync()),
+      lossRows: Array.from(b.lossRows.dataSync()), targetIds: Array.from(b.targetIds.dataSync()),
+      patches: b.patches ? Array.from(b.patches.dataSync()) : [],
+    };
+    disposeBatch(b);
+    return out;
+  });
+
+  run(teacher, null, 5);
+  run(student, teacher, 10); // warm-up: rope/mask caches for every padded length
   const warm = tf.memory().numTensors - cachedTensorCount();
-  const dft = run(true, steps);
-  const sft = run(false, Math.max(10, Math.floor(steps / 2)));
-  const dftMs = median(dft.times);
-  const sftMs = median(sft.times);
+  const dft = run(student, teacher, steps);
+  const sft = run(student, null, Math.max(10, Math.floor(steps / 2)));
+  const tsft = run(teacher, null, Math.max(10, Math.floor(steps / 2)));
+  const perSec = (ms: number) => (sc.batchSize / (ms / 1000)).toFixed(0);
   const lines = [
-    `backend ${backend.name}, preset ${preset}: teacher ${teacher.params.count()} params, student ${student.params.count()}, vision ${vision.params.count()}; batch ${sc.batchSize}, seq ≤ ${cfg.data.maxLength}, vocab ${data.tokenizer.vocabSize}`,
-    `DFT step (teacher fwd + student fwd/bwd + AdamW): median ${dftMs.toFixed(1)} ms over ${dft.times.length} steps, ${(sc.batchSize / (dftMs / 1000)).toFixed(0)} samples/s`,
-    `SFT step (student only):                         median ${sftMs.toFixed(1)} ms, ${(sc.batchSize / (sftMs / 1000)).toFixed(0)} samples/s`,
-    `ratio DFT / SFT: ${(dftMs / sftMs).toFixed(2)}`,
+    `backend ${backend.name}, preset ${preset}: teacher ${teacher.params.count()} params (LM ${cfg.teacher.lm.dim} × ${cfg.teacher.lm.layers}), student ${student.params.count()} (LM ${cfg.student.lm.dim} × ${cfg.student.lm.layers}), vision ${vision.params.count()}; batch ${sc.batchSize}, seq ≤ ${cfg.data.maxLength}, vocab ${data.tokenizer.vocabSize}`,
+    `ours  DFT step (teacher fwd + student fwd/bwd + AdamW): median ${dft.ms.toFixed(1)} ms over ${dft.times.length} steps, ${perSec(dft.ms)} samples/s`,
+    `ours  SFT step (student only):                         median ${sft.ms.toFixed(1)} ms, ${perSec(sft.ms)} samples/s`,
+    `ours  teacher SFT step (teacher fwd/bwd + AdamW):       median ${tsft.ms.toFixed(1)} ms, ${perSec(tsft.ms)} samples/s`,
+    `ours  DFT / SFT: ${(dft.ms / sft.ms).toFixed(2)}; loop with sampling and batching: ${(sc.batchSize * dft.times.length / (dft.times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} samples/s (DFT, mean over all steps)`,
     `tensors (excluding ${cachedTensorCount()} cached rotary/mask tables): ${warm} after warm-up, ${dft.before} before the DFT steps, ${dft.after} after ${steps} DFT steps (growth ${dft.after - dft.before}), ${sft.after} after the SFT steps`,
   ];
   console.log(lines.join('\n'));
+
+  if (!process.argv.includes('--no-peer')) {
+    const py = findTorchPython();
+    if (!py) {
+      console.log('peer: no python3 that imports torch; install it for the comparison: apt-get install python3-torch libopenblas0-pthread');
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'kd-bench-peer-'));
+      const spec = join(dir, 'spec.json');
+      const threads = Number(arg('peer-threads', '2'));
+      writeFileSync(spec, JSON.stringify({
+        config: cfg, np: data.np, patchDim: data.patchDim, vocab: data.tokenizer.vocabSize,
+        featureBlocks: featureBlocks(cfg.vision), weights: sc.loss, steps, threads, batches: peerBatches,
+      }));
+      const r = spawnSync(py, [resolve(__dirname, 'peer/kd_step.py'), spec], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
+      rmSync(dir, { recursive: true, force: true });
+      if (r.status !== 0) {
+        console.log(`peer failed (exit ${r.status}):\n${r.stderr}`);
+        process.exitCode = 1;
+      } else {
+        const p = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; threads: number; dftMs: number; sftMs: number; teacherSftMs: number };
+        console.log([
+          `peer  PyTorch ${p.torch} (${py}, ${p.threads} threads, OPENBLAS_NUM_THREADS=1), same batches:`,
+          `peer  DFT step median ${p.dftMs.toFixed(1)} ms, SFT ${p.sftMs.toFixed(1)} ms, teacher SFT ${p.teacherSftMs.toFixed(1)} ms`,
+          `ratio ours / peer: DFT ${(dft.ms / p.dftMs).toFixed(2)}x, SFT ${(sft.ms / p.sftMs).toFixed(2)}x, teacher SFT ${(tsft.ms / p.teacherSftMs).toFixed(2)}x`,
+        ].join('\n'));
+      }
+    }
+  }
   if (dft.after > dft.before) {
     console.error('tensor count grew during the DFT steps: leak');
     process.exitCode = 1;
