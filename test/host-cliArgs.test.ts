@@ -28,6 +28,9 @@ test('trainerEnv sets ELECTRON_RUN_AS_NODE and the native path', () => {
   assert.equal(env.LLAVA_KD_NATIVE_PATH, '/store/native');
   assert.equal(env.PATH, '/bin');
   assert.equal(trainerEnv({ LLAVA_KD_NATIVE_PATH: '/old' }, undefined).LLAVA_KD_NATIVE_PATH, undefined);
+  // The cache folder: the extension's storage, unless the user set LLAVA_KD_CACHE_DIR.
+  assert.equal(trainerEnv({}, undefined, '/store/cache').LLAVA_KD_CACHE_DIR, '/store/cache');
+  assert.equal(trainerEnv({ LLAVA_KD_CACHE_DIR: '/mine' }, undefined, '/store/cache').LLAVA_KD_CACHE_DIR, '/mine');
 });
 
 test('actionTitle names the stage sets', () => {

@@ -73,6 +73,8 @@ export interface RunStatus {
   accuracy?: Record<string, number>;
   /** Run this one was resumed from or took its starting checkpoints from (`--from`). */
   from?: string;
+  /** Teacher-output cache entries read by the distillation stages, by stage id (key and folder). */
+  teacherCache?: Record<StageId, { key: string; path: string }>;
 }
 
 /** One line of metrics.jsonl. Loss values are fp32 means; `loss` raw, `weighted` = weight * raw. */

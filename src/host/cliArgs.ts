@@ -59,10 +59,12 @@ export function buildCliArgs(a: TrainerAction): string[] {
  * Environment of the trainer child: the parent's, plus ELECTRON_RUN_AS_NODE=1 (VS Code's
  * executable runs as plain node) and LLAVA_KD_NATIVE_PATH when a native-module folder is set.
  */
-export function trainerEnv(base: NodeJS.ProcessEnv, nativePath: string | undefined): NodeJS.ProcessEnv {
+export function trainerEnv(base: NodeJS.ProcessEnv, nativePath: string | undefined, cacheDir?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, ELECTRON_RUN_AS_NODE: '1' };
   if (nativePath) env.LLAVA_KD_NATIVE_PATH = nativePath;
   else delete env.LLAVA_KD_NATIVE_PATH;
+  // The trainer's caches (teacher outputs) go to the extension's storage unless the user chose a folder.
+  if (cacheDir && !base.LLAVA_KD_CACHE_DIR) env.LLAVA_KD_CACHE_DIR = cacheDir;
   return env;
 }
 

@@ -94,7 +94,7 @@ export class TrainerManager implements vscode.Disposable {
       return undefined;
     }
     const args = buildCliArgs(action);
-    const env = trainerEnv(process.env, nativeModulesPath(this.deps.globalStoragePath));
+    const env = trainerEnv(process.env, nativeModulesPath(this.deps.globalStoragePath), path.join(this.deps.globalStoragePath, 'cache'));
     const title = actionTitle(action);
     this.deps.log.info(`Starting: ${process.execPath} ${cliPath} ${args.join(' ')} (cwd ${cwd})`);
     const proc = new TrainerProcess({ execPath: process.execPath, cliPath, args, cwd, env });

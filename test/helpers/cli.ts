@@ -28,6 +28,13 @@ export function tmpDir(prefix: string): string {
   return d;
 }
 
+// Spawned trainers inherit this: their teacher-output caches go to a temp folder, not ~/.cache.
+if (!process.env.LLAVA_KD_CACHE_DIR) {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'llava-kd-test-cache-'));
+  process.env.LLAVA_KD_CACHE_DIR = cache;
+  process.on('exit', () => fs.rmSync(cache, { recursive: true, force: true }));
+}
+
 export function cleanupTmp(): void {
   if (process.env.KEEP_TEST_DIRS) return;
   for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });

@@ -323,6 +323,16 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
         },
         temperature: num(1, 'Softmax temperature T of both distributions in MDist (no T² factor). Paper: 1.', { exclusiveMin: 0 }),
         skewLambda: num(0.1, 'λ of the skewed KL divergences (mixing weight of the first distribution).', { min: 0, exclusiveMax: 1 }),
+        teacherCache: {
+          type: 'enum',
+          values: ['exact', 'off'],
+          valueDescriptions: {
+            exact: 'The frozen teacher\'s fp32 logits at the rows the losses read (response and visual positions) are computed once per teacher checkpoint, vision checkpoint and encoded data set, stored in the cache folder ($LLAVA_KD_CACHE_DIR, default ~/.cache/llava-kd) and replayed by every run with the same key; the same losses as the online teacher.',
+            off: 'The teacher runs a forward pass on every batch (nothing written to the cache folder).',
+          },
+          default: 'exact',
+          description: 'Where DPT and DFT get the teacher\'s outputs: `exact` = a teacher-output cache built once and shared by runs, seeds and ablations with the same teacher and data; `off` = the teacher online every step.',
+        },
       },
     },
     pipeline: {

@@ -122,6 +122,8 @@ export interface DistillConfig {
   temperature: number;
   /** λ of skewed KL. */
   skewLambda: number;
+  /** `exact`: the teacher's logits at the loss rows computed once per (teacher, data) and replayed; `off`: the teacher runs every step. */
+  teacherCache: 'exact' | 'off';
 }
 
 export interface PipelineConfig {

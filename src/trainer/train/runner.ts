@@ -20,7 +20,8 @@ import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpo
 import type { DataBundle } from './data';
 import { evaluate, firstQa, generateAnswers } from './evaluate';
 import { trainableModules, visionCheckpoint, type StagePlan } from './plan';
-import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult } from './step';
+import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, type TeacherSource } from './step';
+import { CachedTeacher, defaultCacheDir, teacherCacheKey } from './teacherCache';
 import type { VisionObjective } from './visionObjective';
 
 export interface RunContext {
@@ -143,7 +144,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   const set: EncodedSample[] = data.encoded(setKind);
   if (!set.length) throw new Error(`stage ${stage.id}: the ${setKind} data set is empty`);
   const sampler = new Sampler(set.length, cfg.seed * 7919 + hash(stage.id));
-  const teacherSource = teacher ? new OnlineTeacher(teacher) : null;
+  const teacherSource = teacher ? openTeacherSource(ctx, stage, teacher, vision, set) : null;
 
   // ---- eval helpers -----------------------------------------------------------------------
   const evalsQa = stage.kind === 'sft' || stage.kind === 'dft';
@@ -204,7 +205,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
             r = visionLossAndGrads(batch.patches!, labels, vision, head!, objective!, trainable);
             labels.dispose();
           } else {
-            r = mllmLossAndGrads(batch, vision, student!, teacherSource, [...trainable.keys()], weights, cfg.distill);
+            r = mllmLossAndGrads(batch, vision, student!, teacherSource, [...trainable.keys()], weights, cfg.distill, idx);
           }
         } finally {
           disposeBatch(batch);
@@ -256,9 +257,24 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     vision.params.dispose();
     student?.dispose();
     teacher?.dispose();
+    if (teacherSource instanceof CachedTeacher) teacherSource.dispose();
     if (head) tf.dispose([head.w, head.b]);
     optimizer.dispose();
   }
+}
+
+/**
+ * The teacher of a DPT/DFT stage: replayed from the teacher-output cache (built on first use,
+ * recorded in status.json) when `distill.teacherCache` is `exact`, else run online.
+ */
+function openTeacherSource(ctx: RunContext, stage: StagePlan, teacher: Mllm, vision: VisionEncoder, set: EncodedSample[]): TeacherSource {
+  if (ctx.cfg.distill.teacherCache === 'off') return new OnlineTeacher(teacher);
+  const ckpts = [findCheckpoint(ctx, stage.teacher!, stage.id), visionCheckpoint(ctx.cfg) ? findCheckpoint(ctx, visionCheckpoint(ctx.cfg)!, stage.id) : null];
+  const key = teacherCacheKey(ckpts, set);
+  const cached = CachedTeacher.openOrBuild(defaultCacheDir(), key, set, teacher, vision, ctx.data.np, ctx.data.patchDim, ctx.data.tokenizer.padId, ctx.log);
+  ctx.log(`stage ${stage.id}: teacher outputs from the cache ${cached.dir} (key ${key})`);
+  ctx.writer.updateStatus({ teacherCache: { ...ctx.writer.status?.teacherCache, [stage.id]: { key, path: cached.dir } } });
+  return cached;
 }
 
 function testEval(ctx: RunContext, stage: StagePlan, model: Mllm, vision: VisionEncoder, globalStep: number, step: number): void {

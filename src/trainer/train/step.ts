@@ -26,12 +26,13 @@ export interface TeacherOutputs {
 
 /** Source of teacher outputs: the frozen teacher run online, or a cache of its outputs. */
 export interface TeacherSource {
-  outputs(batch: Batch, visionFeats: tf.Tensor3D | null): TeacherOutputs;
+  /** @param indices data-set index of each sample of the batch (a cache looks its rows up by them) */
+  outputs(batch: Batch, visionFeats: tf.Tensor3D | null, indices?: number[]): TeacherOutputs;
 }
 
 export class OnlineTeacher implements TeacherSource {
   constructor(private readonly model: Mllm) {}
-  outputs(batch: Batch, visionFeats: tf.Tensor3D | null): TeacherOutputs {
+  outputs(batch: Batch, visionFeats: tf.Tensor3D | null, _indices?: number[]): TeacherOutputs {
     // tf.tidy keeps only tensors: drop the null before, restore it after.
     const r = tf.tidy(() => {
       const o = this.model.forwardRows(batch, visionFeats);
@@ -52,6 +53,7 @@ export interface StepResult {
  * Loss and gradients of one micro-batch for an MLLM stage.
  * @param trainable parameter names of `student` to differentiate
  * @param teacher null for CE-only stages
+ * @param indices data-set index of each sample of the batch (needed by a cached teacher)
  */
 export function mllmLossAndGrads(
   batch: Batch,
@@ -61,9 +63,10 @@ export function mllmLossAndGrads(
   trainable: string[],
   weights: LossWeights,
   distill: DistillConfig,
+  indices?: number[],
 ): StepResult {
   const feats = batch.patches ? tf.tidy(() => vision.forward(batch.patches!)) : null;
-  const t = teacher ? teacher.outputs(batch, feats) : null;
+  const t = teacher ? teacher.outputs(batch, feats, indices) : null;
   const kept: [LossTerm, tf.Scalar][] = [];
   const vars = trainable.map((n) => student.params.get(n));
   const { value, grads } = tf.variableGrads(() => {
