@@ -1,8 +1,9 @@
 /**
  * `npm run bench:step`: median time of the training steps at a preset's sizes, beside a PyTorch
  * peer of the same models and steps (bench/peer/kd_step.py) timed on the same batches in the same
- * run: the DFT step (teacher forward + student forward/backward + AdamW), the SFT step (student,
- * CE only) and the teacher's own SFT step. Also the samples/s of a training loop that includes
+ * run: the DFT step (teacher forward + student forward/backward + AdamW; also with the teacher
+ * replayed from the teacher-output cache), the SFT step (student, CE only) and the teacher's own
+ * SFT step. Also the samples/s of a training loop that includes
  * sampling and batching, and the tensor count before and after the timed steps (must not grow).
  * Usage: node --import tsx bench/step.ts [--steps 100] [--preset default] [--backend wasm] [--no-peer]
  */
@@ -21,7 +22,8 @@ import { featureBlocks, VisionEncoder } from '../src/trainer/models/vision';
 import { Sampler } from '../src/trainer/data/encode';
 import { AdamW } from '../src/trainer/train/adamw';
 import { loadData } from '../src/trainer/train/data';
-import { mllmLossAndGrads, OnlineTeacher } from '../src/trainer/train/step';
+import { mllmLossAndGrads, OnlineTeacher, type TeacherSource } from '../src/trainer/train/step';
+import { CachedTeacher, teacherCacheKey } from '../src/trainer/train/teacherCache';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,18 +58,18 @@ async function main() {
   const batchAt = (s: number): EncodedSample[] => sampler.take(s * sc.batchSize, sc.batchSize).map((i) => set[i]);
   const params = (m: Mllm) => new Map(m.params.names(['projector.', 'lm.']).map((n) => [n, m.params.get(n)]));
 
-  /** Median ms of `n` steps of `model` (with `teacherModel` online when given) and the tensor counts. */
-  const run = (model: Mllm, teacherModel: Mllm | null, n: number) => {
+  /** Median ms of `n` steps of `model` (with a teacher source when given) and the tensor counts. */
+  const run = (model: Mllm, src: TeacherSource | null, n: number) => {
     const trainable = params(model);
     const opt = new AdamW(sc.optimizer);
     const times: number[] = [];
-    const src = teacherModel ? new OnlineTeacher(teacherModel) : null;
-    const weights = teacherModel ? sc.loss : CE_ONLY;
+    const weights = src ? sc.loss : CE_ONLY;
     const before = tf.memory().numTensors - cachedTensorCount();
     for (let s = 0; s < n; s++) {
       const t0 = performance.now();
-      const batch = buildBatch(batchAt(s), data.np, data.patchDim, data.tokenizer.padId);
-      const r = mllmLossAndGrads(batch, vision, model, src, [...trainable.keys()], weights, cfg.distill);
+      const idx = sampler.take(s * sc.batchSize, sc.batchSize);
+      const batch = buildBatch(idx.map((i) => set[i]), data.np, data.patchDim, data.tokenizer.padId);
+      const r = mllmLossAndGrads(batch, vision, model, src, [...trainable.keys()], weights, cfg.distill, idx);
       disposeBatch(batch);
       opt.step(trainable, r.grads, 1e-4, 1);
       tf.dispose([...r.grads.values()]);
@@ -91,19 +93,28 @@ async function main() {
     return out;
   });
 
+  const online = new OnlineTeacher(teacher);
+  const cacheDir = mkdtempSync(join(tmpdir(), 'kd-bench-cache-'));
+  const tb = performance.now();
+  const cached = CachedTeacher.openOrBuild(cacheDir, teacherCacheKey([null, null], set), set, teacher, vision, data.np, data.patchDim, data.tokenizer.padId, () => undefined);
+  const buildS = (performance.now() - tb) / 1000;
   run(teacher, null, 5);
-  run(student, teacher, 10); // warm-up: rope/mask caches for every padded length
+  run(student, online, 10); // warm-up: rope/mask caches for every padded length
   const warm = tf.memory().numTensors - cachedTensorCount();
-  const dft = run(student, teacher, steps);
+  const dft = run(student, online, steps);
+  const dftCached = run(student, cached, steps);
+  cached.dispose();
+  rmSync(cacheDir, { recursive: true, force: true });
   const sft = run(student, null, Math.max(10, Math.floor(steps / 2)));
   const tsft = run(teacher, null, Math.max(10, Math.floor(steps / 2)));
   const perSec = (ms: number) => (sc.batchSize / (ms / 1000)).toFixed(0);
   const lines = [
     `backend ${backend.name}, preset ${preset}: teacher ${teacher.params.count()} params (LM ${cfg.teacher.lm.dim} × ${cfg.teacher.lm.layers}), student ${student.params.count()} (LM ${cfg.student.lm.dim} × ${cfg.student.lm.layers}), vision ${vision.params.count()}; batch ${sc.batchSize}, seq ≤ ${cfg.data.maxLength}, vocab ${data.tokenizer.vocabSize}`,
     `ours  DFT step (teacher fwd + student fwd/bwd + AdamW): median ${dft.ms.toFixed(1)} ms over ${dft.times.length} steps, ${perSec(dft.ms)} samples/s`,
+    `ours  DFT step, teacher from the output cache:         median ${dftCached.ms.toFixed(1)} ms, ${perSec(dftCached.ms)} samples/s (cache of ${set.length} samples built once in ${buildS.toFixed(1)} s)`,
     `ours  SFT step (student only):                         median ${sft.ms.toFixed(1)} ms, ${perSec(sft.ms)} samples/s`,
     `ours  teacher SFT step (teacher fwd/bwd + AdamW):       median ${tsft.ms.toFixed(1)} ms, ${perSec(tsft.ms)} samples/s`,
-    `ours  DFT / SFT: ${(dft.ms / sft.ms).toFixed(2)}; loop with sampling and batching: ${(sc.batchSize * dft.times.length / (dft.times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} samples/s (DFT, mean over all steps)`,
+    `ours  DFT / SFT: ${(dft.ms / sft.ms).toFixed(2)} online, ${(dftCached.ms / sft.ms).toFixed(2)} cached; loop with sampling and batching: ${(sc.batchSize * dft.times.length / (dft.times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} samples/s (DFT, mean over all steps)`,
     `tensors (excluding ${cachedTensorCount()} cached rotary/mask tables): ${warm} after warm-up, ${dft.before} before the DFT steps, ${dft.after} after ${steps} DFT steps (growth ${dft.after - dft.before}), ${sft.after} after the SFT steps`,
   ];
   console.log(lines.join('\n'));

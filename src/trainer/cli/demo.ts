@@ -1,21 +1,66 @@
 /**
  * `demo`: the newcomer's first command. Scaffolds an experiment on the built-in world (if the
- * folder has none), runs the whole pipeline, and prints teacher vs baseline vs LLaVA-KD on test.
+ * folder has none), runs the whole pipeline, then the equal-compute CE-only control (the same
+ * student, PT then SFT for as many steps as SFT + DFT, no teacher) from the same checkpoints, and
+ * prints teacher, baseline, control and LLaVA-KD on test beside the majority-answer baseline,
+ * with a verdict that reports KD − baseline and KD − control together.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { EXPERIMENT_FILE, type EvalLine } from '../../common/runFormat';
-import { readJsonl } from '../../common/runReader';
+import { listRuns, readJsonl } from '../../common/runReader';
 import type { BackendName } from '../config/types';
+import { loadExperimentFile } from '../config/loadFile';
+import { normalizeAnswer } from '../data/answers';
+import { resolveDataPath } from '../train/data';
 import { runCommand } from './runCommand';
-import { listRuns } from '../../common/runReader';
 
-/** Markdown table of test accuracy per model and question type from a run's eval.jsonl. */
-export function comparisonTable(evals: EvalLine[]): string {
+/** Accuracy of always giving each type's most frequent test answer: `{ type: accuracy }` and overall. */
+export function majorityBaseline(records: { type?: string; conversations: { from: string; value: string }[] }[]): { overall: number; byType: Record<string, number> } {
+  const counts = new Map<string, Map<string, number>>();
+  for (const r of records) {
+    const a = normalizeAnswer(r.conversations.find((c) => c.from === 'gpt')?.value ?? '');
+    const t = r.type ?? 'other';
+    const m = counts.get(t) ?? new Map<string, number>();
+    m.set(a, (m.get(a) ?? 0) + 1);
+    counts.set(t, m);
+  }
+  const byType: Record<string, number> = {};
+  let hits = 0;
+  for (const [t, m] of counts) {
+    const top = Math.max(...m.values());
+    const n = [...m.values()].reduce((x, y) => x + y, 0);
+    byType[t] = top / n;
+    hits += top;
+  }
+  return { overall: records.length ? hits / records.length : 0, byType };
+}
+
+/** Markdown table of test accuracy per model and question type, with an optional reference row. */
+export function comparisonTable(evals: EvalLine[], reference?: { name: string; overall: number; byType: Record<string, number> }): string {
   const test = evals.filter((e) => e.split === 'test');
   const types = [...new Set(test.flatMap((e) => Object.keys(e.byType)))].sort();
-  const rows = test.map((e) => `| ${e.model} | ${(e.accuracy * 100).toFixed(1)} | ${types.map((t) => (e.byType[t] !== undefined ? (e.byType[t] * 100).toFixed(1) : '-')).join(' | ')} |`);
+  const pct = (v: number | undefined) => (v !== undefined ? (v * 100).toFixed(1) : '-');
+  const rows = test.map((e) => `| ${e.model} | ${pct(e.accuracy)} | ${types.map((t) => pct(e.byType[t])).join(' | ')} |`);
+  if (reference) rows.push(`| ${reference.name} | ${pct(reference.overall)} | ${types.map((t) => pct(reference.byType[t])).join(' | ')} |`);
   return [`| model | test acc % | ${types.join(' | ')} |`, `|---|---|${types.map(() => '---').join('|')}|`, ...rows].join('\n');
+}
+
+/** The verdict: KD against the baseline and against the control together, with the seed caveat. */
+export function verdict(acc: Record<string, number>): string {
+  const pts = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
+  const lines: string[] = [];
+  if (acc.kd !== undefined && acc.baseline !== undefined) {
+    const parts = [`LLaVA-KD − baseline: ${pts(acc.kd - acc.baseline)} points`];
+    if (acc.control !== undefined) parts.push(`LLaVA-KD − control (CE only, same student steps): ${pts(acc.kd - acc.control)} points`);
+    if (acc.teacher !== undefined) parts.push(`teacher − baseline: ${pts(acc.teacher - acc.baseline)} points`);
+    lines.push(parts.join('; ') + '.');
+    if (acc.control !== undefined && acc.kd - acc.control <= 0) {
+      lines.push('Here the distilled student is not better than the control with the same number of steps: the gain over the baseline (if any) comes from the extra steps, not from the teacher.');
+    }
+  }
+  lines.push('One seed is one seed: differences of a few points are within the seed spread. For means, 95 % intervals and the paired differences over seeds run: npm run bench:kd');
+  return lines.join('\n');
 }
 
 export async function demoCommand(dir: string, preset: string, backend?: BackendName): Promise<number> {
@@ -30,15 +75,35 @@ export async function demoCommand(dir: string, preset: string, backend?: Backend
   }
   const code = await runCommand({ experiment: file, backend, json: false });
   const run = listRuns(d)[0];
-  if (run) {
-    const { rows } = readJsonl<EvalLine>(join(run.dir, 'eval.jsonl'));
-    process.stdout.write(`\nTest accuracy (run ${run.runId}, ${run.dir}):\n${comparisonTable(rows)}\n`);
-    const acc = Object.fromEntries(rows.filter((r) => r.split === 'test').map((r) => [r.model, r.accuracy]));
-    if (acc.teacher !== undefined && acc.baseline !== undefined && acc.kd !== undefined) {
-      const gap = acc.teacher - acc.baseline;
-      const closed = gap > 0 ? ((acc.kd - acc.baseline) / gap) * 100 : NaN;
-      process.stdout.write(`\nLLaVA-KD vs baseline: ${((acc.kd - acc.baseline) * 100).toFixed(1)} points; teacher-student gap closed: ${Number.isFinite(closed) ? closed.toFixed(0) + '%' : 'n/a'}\n`);
-    }
-  }
-  return code;
+  if (code !== 0 || !run) return code;
+  const cfg = loadExperimentFile(file);
+
+  // The control: the experiment's own diff, its kd track replaced by PT → SFT with SFT as long
+  // as SFT + DFT, started from the main run's checkpoints (student-lm, vision), on the same world.
+  const controlDir = join(d, 'control');
+  mkdirSync(controlDir, { recursive: true });
+  const own = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const ownData = (own.data ?? {}) as Record<string, unknown>;
+  const control = {
+    ...own,
+    name: `${cfg.name} — control (CE only)`,
+    data: { ...ownData, worldDir: relative(controlDir, resolveDataPath(file, cfg.data.worldDir)) },
+    pipeline: { ...((own.pipeline ?? {}) as object), kd: ['pt', 'sft'] },
+    stages: { ...((own.stages ?? {}) as object), sft: { ...(((own.stages ?? {}) as Record<string, object>).sft ?? {}), steps: cfg.stages.sft.steps + cfg.stages.dft.steps } },
+  };
+  const controlFile = join(controlDir, EXPERIMENT_FILE);
+  writeFileSync(controlFile, JSON.stringify(control, null, 2) + '\n');
+  process.stderr.write(`\ncontrol: ${controlFile} (kd track PT → SFT ${control.stages.sft.steps} steps, no teacher), from run ${run.runId}\n`);
+  const controlCode = await runCommand({ experiment: controlFile, stages: 'kd', from: [run.dir], backend, json: false });
+  const controlRun = controlCode === 0 ? listRuns(controlDir)[0] : undefined;
+
+  const { rows } = readJsonl<EvalLine>(join(run.dir, 'eval.jsonl'));
+  const controlRows = controlRun ? readJsonl<EvalLine>(join(controlRun.dir, 'eval.jsonl')).rows.filter((r) => r.split === 'test').map((r) => ({ ...r, model: 'control' })) : [];
+  const all = [...rows, ...controlRows];
+  const testFile = cfg.data.source === 'world' ? join(resolveDataPath(file, cfg.data.worldDir), 'test.json') : resolveDataPath(file, cfg.data.test);
+  const majority = majorityBaseline(JSON.parse(readFileSync(testFile, 'utf8')));
+  process.stdout.write(`\nTest accuracy (run ${run.runId}${controlRun ? `, control run ${controlRun.runId}` : ''}):\n${comparisonTable(all, { name: 'majority answer per type', ...majority })}\n`);
+  const acc = Object.fromEntries(all.filter((r) => r.split === 'test').map((r) => [r.model, r.accuracy]));
+  process.stdout.write(`\n${verdict(acc)}\n`);
+  return controlCode;
 }
