@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { presetConfig } from '../src/trainer/config';
 import type { BackendName } from '../src/trainer/config/types';
@@ -118,6 +118,8 @@ async function main() {
     `tensors (excluding ${cachedTensorCount()} cached rotary/mask tables): ${warm} after warm-up, ${dft.before} before the DFT steps, ${dft.after} after ${steps} DFT steps (growth ${dft.after - dft.before}), ${sft.after} after the SFT steps`,
   ];
   console.log(lines.join('\n'));
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString()}`;
+  const report = [`machine: ${machine}`, ...lines];
 
   if (!process.argv.includes('--no-peer')) {
     const py = findTorchPython();
@@ -138,14 +140,20 @@ async function main() {
         process.exitCode = 1;
       } else {
         const p = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; threads: number; dftMs: number; sftMs: number; teacherSftMs: number };
-        console.log([
+        const peerLines = [
           `peer  PyTorch ${p.torch} (${py}, ${p.threads} threads, OPENBLAS_NUM_THREADS=1), same batches:`,
           `peer  DFT step median ${p.dftMs.toFixed(1)} ms, SFT ${p.sftMs.toFixed(1)} ms, teacher SFT ${p.teacherSftMs.toFixed(1)} ms`,
-          `ratio ours / peer: DFT ${(dft.ms / p.dftMs).toFixed(2)}x, SFT ${(sft.ms / p.sftMs).toFixed(2)}x, teacher SFT ${(tsft.ms / p.teacherSftMs).toFixed(2)}x`,
-        ].join('\n'));
+          `ratio ours / peer: DFT ${(dft.ms / p.dftMs).toFixed(2)}x (cached teacher: ${(dftCached.ms / p.dftMs).toFixed(2)}x), SFT ${(sft.ms / p.sftMs).toFixed(2)}x, teacher SFT ${(tsft.ms / p.teacherSftMs).toFixed(2)}x`,
+        ];
+        console.log(peerLines.join('\n'));
+        report.push(...peerLines);
       }
     }
   }
+  // The figures the README quotes come from this file (machine otherwise idle when recorded).
+  const out = resolve(__dirname, 'results', `step-${preset}.txt`);
+  writeFileSync(out, report.join('\n') + '\n');
+  console.log(`written to ${out}`);
   if (dft.after > dft.before) {
     console.error('tensor count grew during the DFT steps: leak');
     process.exitCode = 1;
