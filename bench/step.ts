@@ -5,7 +5,7 @@
  * replayed from the teacher-output cache), the SFT step (student, CE only) and the teacher's own
  * SFT step. Also the samples/s of a training loop that includes
  * sampling and batching, and the tensor count before and after the timed steps (must not grow).
- * Usage: node --import tsx bench/step.ts [--steps 100] [--preset default] [--backend wasm] [--no-peer]
+ * Usage: node --import tsx bench/step.ts [--steps 100] [--preset default|large] [--samples 2000] [--backend wasm] [--no-peer]
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -52,7 +52,8 @@ async function main() {
   const vision = new VisionEncoder(cfg.vision, 1);
   const teacher = new Mllm(cfg.teacher, cfg.vision.dim, data.tokenizer.vocabSize, 2);
   const student = new Mllm(cfg.student, cfg.vision.dim, data.tokenizer.vocabSize, 3);
-  const set = data.encoded('instructions');
+  // The batches come from the first --samples instructions (the cache is built over those).
+  const set = data.encoded('instructions').slice(0, Number(arg('samples', '2000')));
   const sc = cfg.stages.dft;
   const sampler = new Sampler(set.length, 0);
   const batchAt = (s: number): EncodedSample[] => sampler.take(s * sc.batchSize, sc.batchSize).map((i) => set[i]);

@@ -56,6 +56,23 @@ export const PRESETS: Readonly<Record<string, PresetDef>> = {
     description: 'Loss weights of the released training code: α=1, β=1, γ=1 in DPT and DFT.',
     diff: kdLoss({ ce: 1, res: 1, vis: 1, rel: 1 }),
   },
+  'paper-lr': {
+    description: 'The paper\'s optimisation: lr 1e-3 in PT/DPT, 2e-5 in SFT/DFT, cosine to 0 with 3% warm-up, weight decay 0 (batch size and steps stay ours; use gradAccum for the paper\'s global batch).',
+    diff: {
+      stages: Object.fromEntries((['pt', 'dpt', 'sft', 'dft'] as const).map((k) => [k, {
+        warmupRatio: 0.03, minLrRatio: 0, optimizer: { lr: k === 'pt' || k === 'dpt' ? 1e-3 : 2e-5, weightDecay: 0 },
+      }])),
+    },
+  },
+  large: {
+    description: 'Benchmark sizes (bench:step --preset large): teacher LM 256 × 4, student 128 × 2, vision 128 × 4, 64 px images with 16 px patches (16 visual tokens), sequences up to 128 tokens. For measuring how speed scales with model size; not tuned for accuracy.',
+    diff: {
+      data: { world: { imageSize: 64 }, maxLength: 128 },
+      vision: { imageSize: 64, dim: 128, depth: 4 },
+      teacher: { lm: { dim: 256, layers: 4, heads: 8, mlpHidden: 512 }, projector: { hidden: 256 } },
+      student: { lm: { dim: 128, layers: 2, heads: 4, mlpHidden: 256 }, projector: { hidden: 128 } },
+    },
+  },
   'ablation-pt-sft': kdTrack(['pt', 'sft'], 'Stage ablation: kd track PT → SFT (no distillation: the same as the baseline). Paper (0.5B): 54.7.'),
   'ablation-dpt-sft': kdTrack(['dpt', 'sft'], 'Stage ablation: kd track DPT → SFT. Paper (0.5B): 55.6.'),
   'ablation-pt-dft': kdTrack(['pt', 'dft'], 'Stage ablation: kd track PT → DFT. Paper (0.5B): 55.8.'),

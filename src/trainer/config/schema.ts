@@ -153,13 +153,17 @@ const CE_ONLY: LossWeights = { ce: 1, res: 0, vis: 0, rel: 0 };
 const FULL_KD: LossWeights = { ce: 1, res: 1, vis: 1, rel: 0.5 };
 
 function stageNode(kind: StageKind, d: StageDefaults): ObjectNode<StageConfig> {
-  const lrHint = kind === 'pt' || kind === 'dpt' ? ' Paper: 1e-3.' : kind === 'sft' || kind === 'dft' ? ' Paper: 2e-5.' : '';
+  const lrHint = kind === 'pt' || kind === 'dpt'
+    ? ' Paper: 1e-3 (the default here too).'
+    : kind === 'sft' || kind === 'dft'
+      ? ' Paper: 2e-5 (preset `paper-lr`). The default is higher because our LMs start small and untrained: 2e-5 fine-tunes a pretrained 0.5B-4B LM, while a 48-128 wide LM trained from scratch for a few hundred steps barely moves at that rate.'
+      : '';
   return {
     type: 'object',
     description: `${kind}: ${STAGE_DESCRIPTIONS[kind]}`,
     fields: {
-      steps: int(d.steps, 'Optimizer steps of the stage (one step = batchSize × gradAccum samples).', { min: 1 }),
-      batchSize: int(16, 'Samples per micro-batch.', { min: 1 }),
+      steps: int(d.steps, 'Optimizer steps of the stage (one step = batchSize × gradAccum samples). The paper trains one epoch per stage; we count steps so that a stage costs the same whatever the data size (the built-in world is procedural, an epoch has no special meaning there).', { min: 1 }),
+      batchSize: int(16, 'Samples per micro-batch. Paper: global batch 256 (DPT) and 128 (SFT, DFT); smaller here so that a stage trains in minutes on a laptop CPU (use gradAccum for the paper\'s effective batch).', { min: 1 }),
       gradAccum: int(1, 'Micro-batches accumulated per optimizer step (effective batch = batchSize × gradAccum).', { min: 1 }),
       optimizer: {
         type: 'object',
@@ -173,7 +177,7 @@ function stageNode(kind: StageKind, d: StageDefaults): ObjectNode<StageConfig> {
         },
       },
       warmupRatio: num(0.03, 'Fraction of the steps with linear warm-up from 0 to lr, then cosine decay to minLrRatio × lr. Paper: 0.03.', { min: 0, exclusiveMax: 1 }),
-      minLrRatio: num(0.1, 'Final learning rate of the cosine decay, as a fraction of lr.', { min: 0, max: 1 }),
+      minLrRatio: num(0.1, 'Final learning rate of the cosine decay, as a fraction of lr. Paper: 0 (cosine to zero, as in the HF trainer); 0.1 here keeps short stages learning to the end (preset `paper-lr` sets 0).', { min: 0, max: 1 }),
       clipNorm: num(1, 'Clip the global gradient norm to this value; 0 disables clipping.', { min: 0 }),
       loss: lossNode(kind, d.loss ?? CE_ONLY),
       evalEvery: int(100, 'Evaluate on val every this many optimizer steps (and at the end of the stage).', { min: 1 }),
