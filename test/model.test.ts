@@ -15,6 +15,7 @@ import { Mllm } from '../src/trainer/models/mllm';
 import { cachedTensorCount } from '../src/trainer/models/qwen2';
 import { VisionEncoder, numPatches, patchDim } from '../src/trainer/models/vision';
 import { bmm4, gatherRows, matMul2d } from '../src/trainer/nn/ops';
+import { attention, fusedAttentionActive } from '../src/trainer/nn/attention';
 import { mulberry32 } from '../src/trainer/nn/params';
 import { AdamW, cosineLr } from '../src/trainer/train/adamw';
 import { mllmLossAndGrads, OnlineTeacher } from '../src/trainer/train/step';
@@ -147,6 +148,32 @@ test('bmm4: value and gradients equal tf.matMul on rank-4 operands', () => {
   assert.ok(maxAbsDiff(ga.dataSync(), ra.dataSync()) < 1e-5, 'da');
   assert.ok(maxAbsDiff(gb.dataSync(), rb.dataSync()) < 1e-5, 'db');
   tf.dispose([a, b, r, ga, gb, ra, rb]);
+});
+
+test('fused attention (wasm kernels): values and gradients equal tf ops with built-in gradients, causal and not', () => {
+  const ref = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, causal: boolean): tf.Tensor => {
+    const L = q.shape[2];
+    let s = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(q.shape[3]));
+    if (causal) s = tf.add(s, tf.tensor2d(Array.from({ length: L * L }, (_, x) => (x % L > Math.floor(x / L) ? -1e9 : 0)), [L, L]));
+    return tf.matMul(tf.softmax(s), v);
+  };
+  assert.ok(fusedAttentionActive(), 'the wasm backend uses the fused kernels');
+  for (const [B, H, L, dh, causal] of [[2, 3, 7, 8, true], [1, 2, 16, 6, false], [3, 4, 24, 32, true], [2, 1, 9, 5, false]] as const) {
+    const mk = (seed: number) => tf.tensor4d(rand(B * H * L * dh, seed), [B, H, L, dh]);
+    const q = mk(1 + L);
+    const k = mk(2 + L);
+    const v = mk(3 + L);
+    const w = mk(4 + L); // a fixed cotangent: loss = Σ w ⊙ attention(q, k, v)
+    const grads = (f: (a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D) => tf.Tensor) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D), w)))([q, k, v]);
+    const yo = attention(q, k, v, causal);
+    const yr = ref(q, k, v, causal);
+    assert.ok(maxAbsDiff(yo.dataSync(), yr.dataSync()) < 1e-5, `value ${[B, H, L, dh, causal]}`);
+    const go = grads((a, b, c) => attention(a, b, c, causal));
+    const gr = grads((a, b, c) => ref(a, b, c, causal));
+    go.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gr[i].dataSync()) < 1e-4, `gradient ${'qkv'[i]} ${[B, H, L, dh, causal]}: ${maxAbsDiff(g.dataSync(), gr[i].dataSync())}`));
+    tf.dispose([q, k, v, w, yo, yr, ...go, ...gr]);
+  }
 });
 
 test('gatherRows: rows gathered, gradient sums duplicate indices (plain-JS reference)', () => {

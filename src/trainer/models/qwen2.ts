@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LmConfig } from '../config/types';
 import { ParamStore } from '../nn/params';
-import { bmm4, gatherRows, linear, matMul2d, rmsNorm, silu } from '../nn/ops';
+import { attention, cachedMaskCount } from '../nn/attention';
+import { gatherRows, linear, matMul2d, rmsNorm, silu } from '../nn/ops';
 
 export function initQwen2(p: ParamStore, cfg: LmConfig, vocab: number): void {
   const d = cfg.dim;
@@ -59,23 +60,9 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D 
   return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], 3) as tf.Tensor4D;
 }
 
-const maskCache = new Map<number, tf.Tensor>();
-
 /** Tensors held by the rotary and mask caches (bounded: one entry per padded length). */
 export function cachedTensorCount(): number {
-  return ropeCache.size * 2 + maskCache.size;
-}
-
-/** Additive causal mask [L, L]: 0 on and below the diagonal, -1e9 above. */
-function causalMask(L: number): tf.Tensor {
-  let m = maskCache.get(L);
-  if (!m) {
-    const a = new Float32Array(L * L);
-    for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) a[i * L + j] = -1e9;
-    m = tf.keep(tf.tensor(a, [L, L]));
-    maskCache.set(L, m);
-  }
-  return m;
+  return ropeCache.size * 2 + cachedMaskCount();
 }
 
 /** Token embeddings. @param ids int32 [N] @returns [N, d] */
@@ -112,7 +99,6 @@ export function qwen2Hidden(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.Te
   const H = cfg.heads;
   const dh = d / H;
   const { cos, sin } = ropeTables(L, dh, cfg.ropeTheta);
-  const mask = causalMask(L);
   let h: tf.Tensor = x;
   for (let i = 0; i < cfg.layers; i++) {
     const b = `lm.layers.${i}.`;
@@ -121,8 +107,7 @@ export function qwen2Hidden(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.Te
     const q = applyRope(heads(linear(n1, p.get(b + 'attn.wq') as tf.Tensor2D, p.get(b + 'attn.bq') as tf.Tensor1D)), cos, sin);
     const k = applyRope(heads(linear(n1, p.get(b + 'attn.wk') as tf.Tensor2D, p.get(b + 'attn.bk') as tf.Tensor1D)), cos, sin);
     const v = heads(linear(n1, p.get(b + 'attn.wv') as tf.Tensor2D, p.get(b + 'attn.bv') as tf.Tensor1D));
-    const scores = tf.add(tf.mul(bmm4(q, tf.transpose(k, [0, 1, 3, 2]) as tf.Tensor4D), 1 / Math.sqrt(dh)), mask);
-    const o = tf.transpose(bmm4(tf.softmax(scores) as tf.Tensor4D, v), [0, 2, 1, 3]).reshape([B, L, d]);
+    const o = tf.transpose(attention(q, k, v, true), [0, 2, 1, 3]).reshape([B, L, d]);
     h = tf.add(h, linear(o, p.get(b + 'attn.wo') as tf.Tensor2D));
     const n2 = rmsNorm(h, p.get(b + 'ln2') as tf.Tensor1D, cfg.rmsEps);
     const gate = silu(linear(n2, p.get(b + 'mlp.gate') as tf.Tensor2D));

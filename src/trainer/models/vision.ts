@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { VisionConfig } from '../config/types';
 import { ParamStore } from '../nn/params';
 import { featureBlockIndex } from '../config/semantic';
-import { bmm4, gelu, layerNorm, linear } from '../nn/ops';
+import { attention } from '../nn/attention';
+import { gelu, layerNorm, linear } from '../nn/ops';
 
 export function numPatches(cfg: VisionConfig): number {
   return (cfg.imageSize / cfg.patchSize) ** 2;
@@ -63,8 +64,7 @@ export class VisionEncoder {
       const qkv = linear(h, p.get(b + 'attn.wqkv') as tf.Tensor2D, p.get(b + 'attn.bqkv') as tf.Tensor1D);
       const heads = (t: tf.Tensor) => tf.transpose(t.reshape([B, Np, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
       const [q, k, v] = tf.split(qkv, 3, -1).map(heads);
-      const att = tf.softmax(tf.mul(bmm4(q, tf.transpose(k, [0, 1, 3, 2]) as tf.Tensor4D), 1 / Math.sqrt(dh)));
-      const o = tf.transpose(bmm4(att as tf.Tensor4D, v), [0, 2, 1, 3]).reshape([B, Np, d]);
+      const o = tf.transpose(attention(q, k, v, false), [0, 2, 1, 3]).reshape([B, Np, d]);
       x = tf.add(x, linear(o, p.get(b + 'attn.wo') as tf.Tensor2D, p.get(b + 'attn.bo') as tf.Tensor1D));
       const h2 = layerNorm(x, p.get(b + 'ln2.g') as tf.Tensor1D, p.get(b + 'ln2.b') as tf.Tensor1D);
       const m = linear(gelu(linear(h2, p.get(b + 'mlp.w1') as tf.Tensor2D, p.get(b + 'mlp.b1') as tf.Tensor1D)), p.get(b + 'mlp.w2') as tf.Tensor2D, p.get(b + 'mlp.b2') as tf.Tensor1D);
