@@ -111,6 +111,11 @@ export interface EvalLine {
   /** Accuracy per question type (color, shape, count, exist, spatial, ...). */
   byType: Record<string, number>;
   n: number;
+  /**
+   * Accuracy on the questions about held-out (colour, shape) combinations (compositional
+   * generalisation) and on the others (in distribution); present when the data flags them.
+   */
+  byDistribution?: { inDist: number; nInDist: number; heldOut: number; nHeldOut: number };
 }
 
 /** One line of samples.jsonl: one generated answer for one question at one eval. */

@@ -104,9 +104,9 @@ program.command('demo').description('built-in world + teacher, baseline and LLaV
   .action(action((o: { dir: string; preset: string; backend?: BackendName }) => demoCommand(o.dir, o.preset, o.backend)));
 
 program.command('bench-kd').description("the paper's table at our scale: seeds x (teacher, baseline, LLaVA-KD, stage ablations)")
-  .option('--seeds <n>', 'seeds per model', '3').option('--preset <name>', 'base preset', 'default')
+  .option('--seeds <n>', 'seeds per model', '5').option('--preset <name>', 'base preset', 'default')
   .option('--out <dir>', 'results folder', 'bench/results').option('--work <dir>', 'scratch folder', '.kd-cache/bench')
-  .option('--ablations <list>', 'kd-track variants: stage kinds joined by -, a -long suffix (CE-only SFT as long as SFT + DFT), a :preset suffix (that preset\'s loss weights, e.g. dpt-sft-dft:terms-res)', 'pt-sft-dft,dpt-sft,pt-dft,dpt-dft,pt-sft-long,dpt-sft-dft:terms-res')
+  .option('--ablations <list>', 'kd-track variants: stage kinds joined by -, a -long suffix (CE-only SFT as long as SFT + DFT), a :preset suffix (that preset\'s loss weights, e.g. dpt-sft-dft:terms-res)', 'pt-sft-dft,dpt-sft,pt-dft,dpt-dft,pt-sft-long,dpt-sft-dft:terms-res,dpt-sft-dft:terms-res-vis')
   .option('--reuse <dir>', 'an earlier bench work folder: keep its finished runs, run only the missing jobs')
   .addOption(backendOption())
   .action(action((o: { seeds: string; preset: string; out: string; work: string; ablations: string; reuse?: string; backend?: BackendName }) => benchKdCommand(o)));

@@ -15,8 +15,11 @@ import { normalizeAnswer } from '../data/answers';
 import { resolveDataPath } from '../train/data';
 import { runCommand } from './runCommand';
 
-/** Accuracy of always giving each type's most frequent test answer: `{ type: accuracy }` and overall. */
-export function majorityBaseline(records: { type?: string; conversations: { from: string; value: string }[] }[]): { overall: number; byType: Record<string, number> } {
+/**
+ * Accuracy of always giving each type's most frequent test answer (`byType`, `overall`), and of a
+ * uniform guess among the distinct answers of the type (`chanceByType`, `chance`).
+ */
+export function majorityBaseline(records: { type?: string; conversations: { from: string; value: string }[] }[]): { overall: number; byType: Record<string, number>; chance: number; chanceByType: Record<string, number> } {
   const counts = new Map<string, Map<string, number>>();
   for (const r of records) {
     const a = normalizeAnswer(r.conversations.find((c) => c.from === 'gpt')?.value ?? '');
@@ -26,14 +29,19 @@ export function majorityBaseline(records: { type?: string; conversations: { from
     counts.set(t, m);
   }
   const byType: Record<string, number> = {};
+  const chanceByType: Record<string, number> = {};
   let hits = 0;
+  let chanceHits = 0;
   for (const [t, m] of counts) {
     const top = Math.max(...m.values());
     const n = [...m.values()].reduce((x, y) => x + y, 0);
     byType[t] = top / n;
+    chanceByType[t] = 1 / m.size;
     hits += top;
+    chanceHits += n / m.size;
   }
-  return { overall: records.length ? hits / records.length : 0, byType };
+  const total = records.length || 1;
+  return { overall: hits / total, byType, chance: chanceHits / total, chanceByType };
 }
 
 /** Markdown table of test accuracy per model and question type, with an optional reference row. */
@@ -102,7 +110,7 @@ export async function demoCommand(dir: string, preset: string, backend?: Backend
   const all = [...rows, ...controlRows];
   const testFile = cfg.data.source === 'world' ? join(resolveDataPath(file, cfg.data.worldDir), 'test.json') : resolveDataPath(file, cfg.data.test);
   const majority = majorityBaseline(JSON.parse(readFileSync(testFile, 'utf8')));
-  process.stdout.write(`\nTest accuracy (run ${run.runId}${controlRun ? `, control run ${controlRun.runId}` : ''}):\n${comparisonTable(all, { name: 'majority answer per type', ...majority })}\n`);
+  process.stdout.write(`\nTest accuracy (run ${run.runId}${controlRun ? `, control run ${controlRun.runId}` : ''}):\n${comparisonTable(all, { name: 'majority answer per type', overall: majority.overall, byType: majority.byType })}\n`);
   const acc = Object.fromEntries(all.filter((r) => r.split === 'test').map((r) => [r.model, r.accuracy]));
   process.stdout.write(`\n${verdict(acc)}\n`);
   return controlCode;

@@ -23,6 +23,8 @@ export interface EvalResult {
   accuracy: number;
   byType: Record<string, number>;
   n: number;
+  /** In-distribution vs held-out-combination accuracy, when the samples carry `heldOut`. */
+  byDistribution?: { inDist: number; nInDist: number; heldOut: number; nHeldOut: number };
   answers: Answer[];
 }
 
@@ -82,5 +84,11 @@ export function evaluate(model: Mllm, vision: VisionEncoder, data: DataBundle, s
   const byType: Record<string, number> = {};
   for (const [t, [c, n]] of Object.entries(byTypeCount)) byType[t] = c / n;
   const correct = res.filter((a) => a.correct).length;
-  return { accuracy: res.length ? correct / res.length : 0, byType, n: res.length, answers: res };
+  const out: EvalResult = { accuracy: res.length ? correct / res.length : 0, byType, n: res.length, answers: res };
+  if (res.some((a) => a.sample.heldOut !== undefined)) {
+    const part = (held: boolean) => res.filter((a) => !!a.sample.heldOut === held);
+    const acc = (xs: Answer[]) => (xs.length ? xs.filter((a) => a.correct).length / xs.length : 0);
+    out.byDistribution = { inDist: acc(part(false)), nInDist: part(false).length, heldOut: acc(part(true)), nHeldOut: part(true).length };
+  }
+  return out;
 }

@@ -155,7 +155,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     if (!student || !evalsQa) return;
     const t0 = Date.now();
     const r = evaluate(student, vision, data, valSet, cfg.eval.maxNewTokens);
-    const line = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, split: 'val' as const, model: stage.track, accuracy: r.accuracy, byType: r.byType, n: r.n };
+    const line = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, split: 'val' as const, model: stage.track, accuracy: r.accuracy, byType: r.byType, n: r.n, ...(r.byDistribution ? { byDistribution: r.byDistribution } : {}) };
     writer.appendEval(line);
     ctx.emit({ event: 'eval', ...line });
     if (teacher && !teacherAnswers) teacherAnswers = generateAnswers(teacher, vision, data, sampleSet, cfg.eval.maxNewTokens);
@@ -279,7 +279,7 @@ function openTeacherSource(ctx: RunContext, stage: StagePlan, teacher: Mllm, vis
 
 function testEval(ctx: RunContext, stage: StagePlan, model: Mllm, vision: VisionEncoder, globalStep: number, step: number): void {
   const r = evaluate(model, vision, ctx.data, ctx.data.test, ctx.cfg.eval.maxNewTokens);
-  const line = { time: new Date().toISOString(), stage: stage.id, step, globalStep, split: 'test' as const, model: stage.track, accuracy: r.accuracy, byType: r.byType, n: r.n };
+  const line = { time: new Date().toISOString(), stage: stage.id, step, globalStep, split: 'test' as const, model: stage.track, accuracy: r.accuracy, byType: r.byType, n: r.n, ...(r.byDistribution ? { byDistribution: r.byDistribution } : {}) };
   ctx.writer.appendEval(line);
   ctx.emit({ event: 'eval', ...line });
   const prev = ctx.writer.status?.accuracy ?? {};
