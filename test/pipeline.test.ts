@@ -163,7 +163,12 @@ test('eval.jsonl and samples.jsonl: val evals during sft/dft, test evals per tra
     for (let s = sc.evalEvery; s < sc.steps; s += sc.evalEvery) expectedVal.push(`${id}@${s}`);
     expectedVal.push(`${id}@${sc.steps}`);
   }
-  const val = evals.filter((e) => e.split === 'val');
+  // The vision stage ends with a linear probe of the encoder: one val line of model `vision`.
+  const probe = evals.filter((e) => e.model === 'vision');
+  assert.deepEqual(probe.map((e) => `${e.stage}@${e.step}:${e.split}`), [`vision/vision@${cfg.stages.vision.steps}:val`]);
+  assert.deepEqual(Object.keys(probe[0].byType).sort(), ['color', 'shape', 'size']);
+  assert.ok(probe[0].n > 0 && probe[0].accuracy > 0, 'the probe scored occupied val cells');
+  const val = evals.filter((e) => e.split === 'val' && e.model !== 'vision');
   assert.deepEqual(val.map((e) => `${e.stage}@${e.step}`), expectedVal);
   for (const e of val) {
     assert.equal(e.n, cfg.eval.valQuestions);

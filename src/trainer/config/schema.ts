@@ -308,6 +308,16 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
         heads: int(4, 'Attention heads per block.', { min: 1 }),
         mlpRatio: num(2, 'MLP hidden width as a multiple of dim.', { exclusiveMin: 0 }),
         featureLayer: int(-2, 'Block whose output feeds the projectors, Python-style index into the block outputs: -1 = last block, -2 = second-to-last (the paper), 0 = first block. Valid: -depth … depth−1.'),
+        pretrainHead: {
+          type: 'enum',
+          values: ['flat', 'token'],
+          valueDescriptions: {
+            flat: 'One linear head over all patch features flattened: a cell\'s attributes may be spread over several tokens.',
+            token: 'One linear head shared by the patch tokens predicts each token\'s own cell (colour, shape, size and the cell index): every visual token carries its cell, which is what the LMs read. Needs a 3×3 patch grid (imageSize / patchSize = 3); otherwise flat is used.',
+          },
+          default: 'flat',
+          description: 'Head of the vision pre-training objective on the built-in world (data.source = world); other data uses caption-word prediction.',
+        },
       },
     },
     teacher: lmNode('teacher', { dim: 128, layers: 3, heads: 4, mlpHidden: 256 }),

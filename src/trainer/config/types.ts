@@ -57,6 +57,8 @@ export interface VisionConfig {
   mlpRatio: number;
   /** Layer the features are taken from: -2 = second-to-last block (the paper). */
   featureLayer: number;
+  /** Head of the vision pre-training on the built-in world: over the flattened tokens, or shared by the tokens. */
+  pretrainHead: 'flat' | 'token';
 }
 
 export interface LmConfig {

@@ -4,7 +4,7 @@
  * patch cache. One loader serves the world and real LLaVA-format data.
  */
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { cellObjective, wordObjective, type VisionObjective } from './visionObjective';
+import { cellObjective, tokenObjective, wordObjective, type VisionObjective } from './visionObjective';
 import type { ExperimentConfig } from '../config/types';
 import { generateWorld, KdTokenizer, loadImage, loadLlavaFile, type LlavaSample } from '../data';
 import { encodeCaption, encodeConversation, encodeText, patchify, type EncodeOptions } from '../data/encode';
@@ -100,7 +100,10 @@ export function loadData(cfg: ExperimentConfig, experimentFile: string, log: (m:
   const visionObjective = (): VisionObjective => {
     const set = encoded('captions');
     const ids = captions.map((s) => (s.image ? basename(s.image).replace(/\.[a-z]+$/i, '') : null));
-    return (d.source === 'world' ? cellObjective(files.imageFolder, ids) : null) ?? wordObjective(set, tokenizer.vocabSize, tokenizer.eosId);
+    const grid3 = cfg.vision.imageSize / cfg.vision.patchSize === 3;
+    const world = d.source !== 'world' ? null
+      : cfg.vision.pretrainHead === 'token' && grid3 ? tokenObjective(files.imageFolder, ids) : cellObjective(files.imageFolder, ids);
+    return world ?? wordObjective(set, tokenizer.vocabSize, tokenizer.eosId);
   };
   return { tokenizer, captions, instructions, val, test, np, patchDim: pd, encodeOptions, encoded, withPatches, visionObjective, files };
 }

@@ -22,6 +22,7 @@ import { evaluate, firstQa, generateAnswers } from './evaluate';
 import { trainableModules, visionCheckpoint, type StagePlan } from './plan';
 import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, type TeacherSource } from './step';
 import { CachedTeacher, defaultCacheDir, teacherCacheKey } from './teacherCache';
+import { probeVision } from './visionProbe';
 import type { VisionObjective } from './visionObjective';
 
 export interface RunContext {
@@ -109,7 +110,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     vision = new VisionEncoder(cfg.vision, cfg.seed * 1000 + 1);
     objective = data.visionObjective();
     const rand = mulberry32(cfg.seed * 1000 + 7);
-    const din = numPatches(cfg.vision) * cfg.vision.dim;
+    const din = objective.head === 'token' ? cfg.vision.dim : numPatches(cfg.vision) * cfg.vision.dim;
     const V = objective.outDim;
     head = tf.tidy(() => ({
       w: tf.variable(tf.tensor(randomNormal(din * V, 0.1 / Math.sqrt(din), rand), [din, V])),
@@ -252,6 +253,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     ctx.emit({ event: 'stage-done', stage: stage.id, step, checkpoint: out });
     ctx.log(`stage ${stage.id} done: ${out}`);
     if (stage.endsTrack && student) testEval(ctx, stage, student, vision, globalBase + step, step);
+    if (stage.kind === 'vision' && cfg.data.source === 'world') probeEval(ctx, stage, vision, globalBase + step, step);
     return 'completed';
   } finally {
     vision.params.dispose();
@@ -275,6 +277,18 @@ function openTeacherSource(ctx: RunContext, stage: StagePlan, teacher: Mllm, vis
   ctx.log(`stage ${stage.id}: teacher outputs from the cache ${cached.dir} (key ${key})`);
   ctx.writer.updateStatus({ teacherCache: { ...ctx.writer.status?.teacherCache, [stage.id]: { key, path: cached.dir } } });
   return cached;
+}
+
+/** Linear probe of the trained vision encoder (visionProbe.ts), written as a val eval line of model `vision`. */
+function probeEval(ctx: RunContext, stage: StagePlan, vision: VisionEncoder, globalStep: number, step: number): void {
+  const t0 = Date.now();
+  const r = probeVision(vision, ctx.data.files.imageFolder, ctx.data.captions, ctx.data.val, (s) => ctx.data.withPatches({ id: s.id, tokens: [], visualStart: 0, isLabel: new Uint8Array(0) }, s).patches);
+  if (!r) return;
+  const { color, shape, size } = r.byAttribute;
+  const line = { time: new Date().toISOString(), stage: stage.id, step, globalStep, split: 'val' as const, model: 'vision', accuracy: (color + shape + size) / 3, byType: { color, shape, size }, n: r.valCells };
+  ctx.writer.appendEval(line);
+  ctx.emit({ event: 'eval', ...line });
+  ctx.log(`vision probe (linear, per token, ${r.trainImages} train images, ${r.valCells} occupied val cells): colour ${(color * 100).toFixed(1)}%, shape ${(shape * 100).toFixed(1)}%, size ${(size * 100).toFixed(1)}% (${Date.now() - t0} ms)`);
 }
 
 function testEval(ctx: RunContext, stage: StagePlan, model: Mllm, vision: VisionEncoder, globalStep: number, step: number): void {

@@ -100,8 +100,8 @@ export function mllmLossAndGrads(
 }
 
 /**
- * Vision pre-training step: the objective's loss on a linear head over the last block's
- * flattened patch features.
+ * Vision pre-training step: the objective's loss on a linear head over the last block's patch
+ * features, flattened per image or per token (objective.head).
  * @param patches [B, Np, patchDim]  @param labels [B, outDim] from objective.labels()
  */
 export function visionLossAndGrads(
@@ -116,7 +116,8 @@ export function visionLossAndGrads(
   const { value, grads } = tf.variableGrads(() => {
     const f = vision.forward(patches, vision.cfg.depth);
     const [B, Np, d] = f.shape;
-    const logits = tf.add(matMul2d(f.reshape([B, Np * d]) as tf.Tensor2D, head.w as tf.Tensor2D), head.b) as tf.Tensor2D;
+    const rows = objective.head === 'token' ? f.reshape([B * Np, d]) : f.reshape([B, Np * d]);
+    const logits = tf.add(matMul2d(rows as tf.Tensor2D, head.w as tf.Tensor2D), head.b) as tf.Tensor2D;
     return objective.loss(logits, labels);
   }, names.map((n) => trainable.get(n)!));
   const total = value.dataSync()[0];
