@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import type { BackendName } from './config/types';
@@ -26,17 +26,34 @@ function wasmDir(): string {
   return dirname(req.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm')) + '/';
 }
 
-/**
- * Loads a native tfjs-node package. Looks in LLAVA_KD_NATIVE_PATH first (the extension installs
- * tfjs-node-gpu into its storage there), then in the normal module path.
- */
-function tryRequireNative(pkg: string): string | null {
-  const roots = [process.env.LLAVA_KD_NATIVE_PATH, process.cwd(), __dirname].filter((x): x is string => !!x);
-  let lastError = 'not installed';
-  for (const root of roots) {
+/** The trainer's own package folder: the nearest folder above this file with its package.json. */
+function ownPackageRoot(): string | null {
+  for (let d = __dirname; ; d = dirname(d)) {
     try {
-      const req = createRequire(join(root, 'node_modules', 'noop.js'));
-      req(pkg);
+      if ((JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name?: string }).name === 'llava-kd-studio') return d;
+    } catch { /* no package.json here */ }
+    if (dirname(d) === d) return null;
+  }
+}
+
+/**
+ * Folders a native tfjs-node package may be loaded from, and nothing else: LLAVA_KD_NATIVE_PATH
+ * (the extension installs tfjs-node-gpu into its storage there) and the trainer's own install.
+ * Never the working folder nor any parent's node_modules: a package planted there would run code.
+ */
+export function nativeRoots(): string[] {
+  return [process.env.LLAVA_KD_NATIVE_PATH, ownPackageRoot()].filter((x): x is string => !!x);
+}
+
+/** Loads `<root>/node_modules/<pkg>` by its exact path from the first root that holds it. */
+function tryRequireNative(pkg: string): string | null {
+  let lastError = `not installed in ${nativeRoots().map((r) => join(r, 'node_modules')).join(' or ')}`;
+  const req = createRequire(__filename);
+  for (const root of nativeRoots()) {
+    const dir = join(root, 'node_modules', pkg);
+    if (!existsSync(join(dir, 'package.json'))) continue;
+    try {
+      req(dir);
       return null;
     } catch (e) {
       lastError = (e as Error).message.split('\n')[0];
