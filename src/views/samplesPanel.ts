@@ -3,7 +3,9 @@
  * into a webview URI, and posts new samples while the runs train.
  */
 import * as vscode from 'vscode';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mayOpen } from '../host/pathGuard';
 import type { SampleLine } from '../common/runFormat';
 import { JsonlTail } from '../common/runReader';
 import type { RunInfo, SampleView, WebviewMessage } from '../common/messages';
@@ -32,9 +34,19 @@ export class SamplesPanel extends PanelBase {
     super.setSources(unique.slice(-MAX_SAMPLE_RUNS));
   }
 
+  /** Real paths of the images this panel showed: the only files outside its runs it may open. */
+  private readonly shownImages = new Set<string>();
+
   private view(s: SampleLine): SampleView {
     let imageUri = '';
-    if (typeof s.image === 'string' && path.isAbsolute(s.image)) imageUri = this.panel.webview.asWebviewUri(vscode.Uri.file(s.image)).toString();
+    if (typeof s.image === 'string' && path.isAbsolute(s.image)) {
+      imageUri = this.panel.webview.asWebviewUri(vscode.Uri.file(s.image)).toString();
+      try {
+        this.shownImages.add(fs.realpathSync(s.image));
+      } catch {
+        this.shownImages.add(path.resolve(s.image));
+      }
+    }
     return { ...s, imageUri };
   }
 
@@ -97,7 +109,10 @@ export class SamplesPanel extends PanelBase {
       const more = await this.services.pickMoreRuns('samples', this.sources);
       if (more?.length) this.setSources([...this.sources, ...more]);
     } else if (m.type === 'openFile') {
-      if (!this.sources.some((s) => m.path.startsWith(path.dirname(path.dirname(s))))) return;
+      if (!mayOpen(m.path, this.sources, this.shownImages)) {
+        this.deps.log.warn(`Samples asked to open ${m.path}, which is neither inside its runs nor one of its images: ignored`);
+        return;
+      }
       await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
     }
   }
