@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isInsideFolder, mayOpen } from '../src/host/pathGuard';
+import { isInsideFolder, isRestorableSource, mayOpen } from '../src/host/pathGuard';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'llava-kd-guard-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -36,4 +36,20 @@ test('mayOpen: inside a run folder or a shown image only', () => {
   fs.symlinkSync(path.join(root, 'ws', 'exp-other', 'x'), path.join(run, 'link'));
   assert.equal(mayOpen(path.join(run, 'link'), [run], shown), false, 'a link out of the run');
   assert.equal(isInsideFolder(run, run), true);
+});
+
+test('isRestorableSource: experiments and runs of the workspace only (a restored ~/.ssh/a/b is refused)', () => {
+  const ws = path.join(root, 'restore-ws');
+  const exp = path.join(ws, 'exp');
+  const run = path.join(exp, 'runs', 'r1');
+  fs.mkdirSync(run, { recursive: true });
+  fs.writeFileSync(path.join(exp, 'kd-experiment.json'), '{}');
+  fs.writeFileSync(path.join(run, 'status.json'), '{}');
+  assert.equal(isRestorableSource(path.join(exp, 'kd-experiment.json'), [ws]), true);
+  assert.equal(isRestorableSource(run, [ws]), true);
+  assert.equal(isRestorableSource(path.join(os.homedir(), '.ssh', 'a', 'b'), [ws]), false, 'outside the workspace');
+  assert.equal(isRestorableSource(path.join(exp, 'runs'), [ws]), false, 'a folder that is not a run');
+  assert.equal(isRestorableSource(`${run}/../../../..`, [ws]), false);
+  assert.equal(isRestorableSource(42, [ws]), false);
+  assert.equal(isRestorableSource(run, []), false, 'no workspace: nothing restored');
 });

@@ -31,3 +31,15 @@ export function mayOpen(p: string, folders: readonly string[], shown: ReadonlySe
   if (shown.has(real(p))) return true;
   return folders.some((f) => isInsideFolder(p, f));
 }
+
+/**
+ * Whether a panel source restored from a webview's saved state may be used (it decides the
+ * folders the webview may load files from): an existing `kd-experiment.json` or run folder
+ * (holding status.json or config.json) inside one of the workspace folders.
+ */
+export function isRestorableSource(src: unknown, workspaceFolders: readonly string[]): src is string {
+  if (typeof src !== 'string' || !path.isAbsolute(src) || src.includes('\0')) return false;
+  if (!workspaceFolders.some((w) => isInsideFolder(src, w))) return false;
+  if (path.basename(src) === 'kd-experiment.json') return fs.existsSync(src) && fs.statSync(src).isFile();
+  return ['status.json', 'config.json'].some((f) => fs.existsSync(path.join(src, f)));
+}

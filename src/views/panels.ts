@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { PANEL_TITLES, PANEL_VIEW_TYPES, parsePanelState, type PanelKind } from '../common/messages';
+import { isRestorableSource } from '../host/pathGuard';
 import { ConfigDiffPanel } from './configDiffPanel';
 import { DashboardPanel, type PanelServices } from './dashboardPanel';
 import { PanelBase, panelOptions, type PanelDeps } from './panelBase';
@@ -20,7 +21,12 @@ export class Panels implements vscode.Disposable {
         deserializeWebviewPanel: async (panel, state) => {
           const s = parsePanelState(state);
           if (!s.ok && state !== undefined) deps.log.warn(`Restoring ${PANEL_TITLES[kind]}: ${s.error}; starting empty`);
-          this.adopt(kind, panel, s.ok ? s.value.sources : []);
+          // Saved state comes from the webview: keep only experiments and runs of this workspace.
+          const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+          const sources = s.ok ? s.value.sources : [];
+          const kept = sources.filter((x) => isRestorableSource(x, folders));
+          if (kept.length < sources.length) deps.log.warn(`Restoring ${PANEL_TITLES[kind]}: ignored ${sources.length - kept.length} saved source(s) that are not experiments or runs of this workspace: ${sources.filter((x) => !kept.includes(x)).join(', ')}`);
+          this.adopt(kind, panel, kept);
         },
       }));
     }
