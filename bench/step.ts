@@ -24,6 +24,7 @@ import { AdamW } from '../src/trainer/train/adamw';
 import { loadData } from '../src/trainer/train/data';
 import { mllmLossAndGrads, OnlineTeacher, type TeacherSource } from '../src/trainer/train/step';
 import { CachedTeacher, teacherCacheKey } from '../src/trainer/train/teacherCache';
+import { pooledStep, StepPool } from '../src/trainer/train/stepPool';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -104,10 +105,50 @@ async function main() {
   const warm = tf.memory().numTensors - cachedTensorCount();
   const dft = run(student, online, steps);
   const dftCached = run(student, cached, steps);
+  const sft = run(student, null, Math.max(10, Math.floor(steps / 2)));
+
+  /** The same steps over 2 training threads (stepPool.ts), as a run with workers = 2 trains. */
+  const runPooled = async (model: Mllm, src: TeacherSource | null, cacheDirOf: string | null, n: number) => {
+    const trainable = params(model);
+    const names = [...trainable.keys()];
+    const weights = src ? sc.loss : CE_ONLY;
+    const spec = (m: Mllm) => ({ cfg: m.cfg, dVision: m.dVision, vocab: m.vocab, params: m.params.export() });
+    const pool = await StepPool.start(1, {
+      backend: tf.getBackend(), vision: { cfg: vision.cfg, params: vision.params.export('vision.') }, student: spec(model),
+      teacher: cacheDirOf ? { cacheDir: cacheDirOf } : src ? spec(teacher) : null,
+      trainable: names, weights, distill: cfg.distill, np: data.np, patchDim: data.patchDim, padId: data.tokenizer.padId,
+    });
+    const opt = new AdamW(sc.optimizer);
+    const times: number[] = [];
+    for (let s = 0; s < n; s++) {
+      const t0 = performance.now();
+      const idx = sampler.take(s * sc.batchSize, sc.batchSize);
+      const r = await pooledStep(pool, idx.map((i) => set[i]), idx, names, (samples, ix, share) => {
+        const b = buildBatch(samples, data.np, data.patchDim, data.tokenizer.padId);
+        try {
+          return mllmLossAndGrads(b, vision, model, src, names, weights, cfg.distill, ix, share);
+        } finally {
+          disposeBatch(b);
+        }
+      });
+      opt.step(trainable, r.grads, 1e-4, 1);
+      tf.dispose([...r.grads.values()]);
+      pool.setParams(names.map((nm) => trainable.get(nm)!.dataSync() as Float32Array));
+      times.push(performance.now() - t0);
+    }
+    opt.dispose();
+    await pool.close();
+    return median(times.slice(Math.min(5, n - 1)));
+  };
+  const cachedDir = cached.dir;
+  const tsft = run(teacher, null, Math.max(10, Math.floor(steps / 2)));
+  const half = Math.max(10, Math.floor(steps / 2));
+  const dft2 = await runPooled(student, online, null, half);
+  const dftCached2 = await runPooled(student, cached, cachedDir, half);
+  const sft2 = await runPooled(student, null, null, half);
+  const tsft2 = await runPooled(teacher, null, null, half);
   cached.dispose();
   rmSync(cacheDir, { recursive: true, force: true });
-  const sft = run(student, null, Math.max(10, Math.floor(steps / 2)));
-  const tsft = run(teacher, null, Math.max(10, Math.floor(steps / 2)));
   const perSec = (ms: number) => (sc.batchSize / (ms / 1000)).toFixed(0);
   const lines = [
     `backend ${backend.name}, preset ${preset}: teacher ${teacher.params.count()} params (LM ${cfg.teacher.lm.dim} × ${cfg.teacher.lm.layers}), student ${student.params.count()} (LM ${cfg.student.lm.dim} × ${cfg.student.lm.layers}), vision ${vision.params.count()}; batch ${sc.batchSize}, seq ≤ ${cfg.data.maxLength}, vocab ${data.tokenizer.vocabSize}`,
@@ -115,6 +156,7 @@ async function main() {
     `ours  DFT step, teacher from the output cache:         median ${dftCached.ms.toFixed(1)} ms, ${perSec(dftCached.ms)} samples/s (cache of ${set.length} samples built once in ${buildS.toFixed(1)} s)`,
     `ours  SFT step (student only):                         median ${sft.ms.toFixed(1)} ms, ${perSec(sft.ms)} samples/s`,
     `ours  teacher SFT step (teacher fwd/bwd + AdamW):       median ${tsft.ms.toFixed(1)} ms, ${perSec(tsft.ms)} samples/s`,
+    `ours  2 threads (workers = 2): DFT ${dft2.toFixed(1)} ms (${(dft.ms / dft2).toFixed(2)}x), cached DFT ${dftCached2.toFixed(1)} ms (${(dftCached.ms / dftCached2).toFixed(2)}x), SFT ${sft2.toFixed(1)} ms (${(sft.ms / sft2).toFixed(2)}x), teacher SFT ${tsft2.toFixed(1)} ms (${(tsft.ms / tsft2).toFixed(2)}x)`,
     `ours  DFT / SFT: ${(dft.ms / sft.ms).toFixed(2)} online, ${(dftCached.ms / sft.ms).toFixed(2)} cached; loop with sampling and batching: ${(sc.batchSize * dft.times.length / (dft.times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} samples/s (DFT, mean over all steps)`,
     `tensors (excluding ${cachedTensorCount()} cached rotary/mask tables): ${warm} after warm-up, ${dft.before} before the DFT steps, ${dft.after} after ${steps} DFT steps (growth ${dft.after - dft.before}), ${sft.after} after the SFT steps`,
   ];
@@ -144,7 +186,8 @@ async function main() {
         const peerLines = [
           `peer  PyTorch ${p.torch} (${py}, ${p.threads} threads, OPENBLAS_NUM_THREADS=1), same batches:`,
           `peer  DFT step median ${p.dftMs.toFixed(1)} ms, SFT ${p.sftMs.toFixed(1)} ms, teacher SFT ${p.teacherSftMs.toFixed(1)} ms`,
-          `ratio ours / peer: DFT ${(dft.ms / p.dftMs).toFixed(2)}x (cached teacher: ${(dftCached.ms / p.dftMs).toFixed(2)}x), SFT ${(sft.ms / p.sftMs).toFixed(2)}x, teacher SFT ${(tsft.ms / p.teacherSftMs).toFixed(2)}x`,
+          `ratio ours / peer, one thread: DFT ${(dft.ms / p.dftMs).toFixed(2)}x (cached teacher: ${(dftCached.ms / p.dftMs).toFixed(2)}x), SFT ${(sft.ms / p.sftMs).toFixed(2)}x, teacher SFT ${(tsft.ms / p.teacherSftMs).toFixed(2)}x`,
+          `ratio ours / peer, 2 threads each: DFT ${(dft2 / p.dftMs).toFixed(2)}x (cached teacher: ${(dftCached2 / p.dftMs).toFixed(2)}x), SFT ${(sft2 / p.sftMs).toFixed(2)}x, teacher SFT ${(tsft2 / p.teacherSftMs).toFixed(2)}x`,
         ];
         console.log(peerLines.join('\n'));
         report.push(...peerLines);

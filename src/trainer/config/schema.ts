@@ -259,6 +259,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
       default: 'auto',
       description: 'TensorFlow.js backend the trainer uses.',
     },
+    workers: int(0, 'Threads one run trains on (data parallel: each micro-batch is split into this many contiguous shards, one per thread with its own wasm backend; gradients added in a fixed order, so results are deterministic for a given count). 0 = auto: one per core, at most 2. Applies to the LM and MLLM stages on the wasm and cpu backends (native TensorFlow uses its own threads). Results differ in the last float bits between counts; resume with the same count is exact.', { min: 0, max: 16 }),
     data: {
       type: 'object',
       description: 'Training and evaluation data.',

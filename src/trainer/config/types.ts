@@ -152,6 +152,8 @@ export interface ExperimentConfig {
   name: string;
   seed: number;
   backend: BackendName;
+  /** Threads one run trains MLLM stages on (data parallel, wasm/cpu backends); 0 = auto. */
+  workers: number;
   data: DataConfig;
   vision: VisionConfig;
   teacher: ModelConfig;

@@ -170,6 +170,10 @@ export interface KdLossTerms {
   rel?: tf.Scalar;
 }
 
+/** Factor applied to each raw term (see {@link KdRowInputs.share}). */
+type TermScale = Record<'ce' | 'res' | 'vis' | 'rel', number>;
+const NO_SCALE: TermScale = { ce: 1, res: 1, vis: 1, rel: 1 };
+
 /** The four raw terms, each computed only when {@link combineTerms} asks for it. */
 interface TermFns {
   ce: () => tf.Scalar;
@@ -186,7 +190,7 @@ interface TermFns {
  * the batch's visual-position logits (a batch with no image gets CE + α·L_res, and its visual
  * terms are absent from `terms`, not 0).
  */
-function combineTerms(fn: string, weights: LossWeights, teacher: boolean, hasImages: boolean, f: TermFns): { total: tf.Scalar; terms: KdLossTerms } {
+function combineTerms(fn: string, weights: LossWeights, teacher: boolean, hasImages: boolean, f: TermFns, scale: TermScale = NO_SCALE): { total: tf.Scalar; terms: KdLossTerms } {
   for (const k of ['ce', 'res', 'vis', 'rel'] as const) {
     const w = weights[k];
     if (!(Number.isFinite(w) && w >= 0)) throw new Error(`${fn}: loss weight "${k}" must be a finite number >= 0, got ${w}`);
@@ -197,13 +201,14 @@ function combineTerms(fn: string, weights: LossWeights, teacher: boolean, hasIma
     rel: teacher && hasImages && weights.rel !== 0,
   };
   const out = tf.tidy(() => {
-    const ce = f.ce();
+    const scaled = (k: keyof TermFns): tf.Scalar => (scale[k] === 1 ? f[k]() : tf.mul(f[k](), scale[k]));
+    const ce = scaled('ce');
     // With weights.ce = 0 the total still starts from 0·CE, so it stays a tensor of the graph.
     let total: tf.Scalar = tf.mul(ce, weights.ce);
     const terms: Record<string, tf.Scalar> = { ce };
     for (const k of ['res', 'vis', 'rel'] as const) {
       if (!use[k]) continue;
-      terms[k] = f[k]();
+      terms[k] = scaled(k);
       total = tf.add(total, tf.mul(terms[k], weights[k]));
     }
     return { total, ...terms } as unknown as tf.TensorContainerObject;
@@ -251,6 +256,13 @@ export interface KdRowInputs {
   sVis?: tf.Tensor3D;
   /** [Bi, Np, V] teacher logits at the same positions (given exactly when sVis is, with a teacher). */
   tVis?: tf.Tensor3D;
+  /**
+   * When these rows are one shard of a batch split over workers: the batch's totals of response
+   * rows (`nt`) and images (`ni`). Each term is then this shard's share of the batch mean (its
+   * sum over the shard divided by the batch's count), so the shards' terms and gradients add up
+   * to those of the whole batch.
+   */
+  share?: { nt: number; ni: number };
 }
 
 /**
@@ -265,10 +277,14 @@ export function kdLossRows(parts: KdRowInputs, weights: LossWeights, opts: Mdist
   const [Nt, V] = parts.sRes.shape;
   const asBatch = (x: tf.Tensor2D): tf.Tensor3D => x.reshape([1, Nt, V]);
   const ones = (shape: [number, number]): tf.Tensor2D => tf.ones(shape);
+  const bi = parts.sVis?.shape[0] ?? 0;
+  const sh = parts.share;
+  const frac = (part: number, whole: number): number => (whole > 0 ? part / whole : 0);
+  const scale: TermScale = sh ? { ce: frac(Nt, sh.nt), res: frac(Nt, sh.nt), vis: frac(bi, sh.ni), rel: frac(bi, sh.ni) } : NO_SCALE;
   return combineTerms('kdLossRows', weights, teacher, hasImages, {
     ce: () => maskedCrossEntropy(asBatch(parts.sRes), parts.targets.reshape([1, Nt]) as tf.Tensor2D, ones([1, Nt])),
     res: () => mdistResponse(asBatch(parts.tRes!), asBatch(parts.sRes), ones([1, Nt]), opts),
     vis: () => mdistVisual(parts.tVis!, parts.sVis!, ones([parts.sVis!.shape[0], parts.sVis!.shape[1]]), opts),
     rel: () => rdist(parts.tVis!, parts.sVis!, tf.ones([parts.sVis!.shape[0]]) as tf.Tensor1D),
-  });
+  }, scale);
 }

@@ -114,6 +114,13 @@ export function buildBatch(samples: EncodedSample[], np: number, patchDim: numbe
   };
 }
 
+/** Response rows of a sample: positions whose next token is a label (the rows buildBatch puts in targetPos). */
+export function responseRows(s: EncodedSample): number {
+  let n = 0;
+  for (let i = 0; i + 1 < s.tokens.length; i++) if (s.isLabel[i + 1]) n++;
+  return n;
+}
+
 export function disposeBatch(b: Batch): void {
   tf.dispose([b.tokens, b.srcIndex, b.targets, b.targetMask, b.visualMask, b.targetPos, b.targetIds, b.lossRows]);
   if (b.patches) b.patches.dispose();

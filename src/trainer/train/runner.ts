@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentConfig } from '../config/types';
+import type { ExperimentConfig, LossWeights } from '../config/types';
 import type { LossTerm, MetricsLine, RunState, RunStatus, TrainerEvent } from '../../common/runFormat';
 import { RunWriter } from '../io/runDir';
 import { buildBatch, disposeBatch, type EncodedSample } from '../models/batch';
@@ -23,6 +23,7 @@ import { trainableModules, visionCheckpoint, type StagePlan } from './plan';
 import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, type TeacherSource } from './step';
 import { CachedTeacher, defaultCacheDir, teacherCacheKey } from './teacherCache';
 import { probeVision } from './visionProbe';
+import { pooledStep, resolveWorkers, StepPool } from './stepPool';
 import type { VisionObjective } from './visionObjective';
 
 export interface RunContext {
@@ -189,7 +190,10 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   const activeWeights: Partial<Record<LossTerm, number>> = stage.kind === 'vision' ? { task: 1 } : { ce: weights.ce };
   if (teacher) for (const k of ['res', 'vis', 'rel'] as const) if (weights[k] !== 0) activeWeights[k] = weights[k];
   const times: number[] = [];
+  const names = [...trainable.keys()];
+  let pool: StepPool | null = null;
   try {
+    pool = stage.kind === 'vision' ? null : await startPool(ctx, stage, vision, student!, teacher, teacherSource, names, weights);
     while (step < total) {
       if (ctx.stop.requested) { saveResume(step); return 'stopped'; }
       const t0 = performance.now();
@@ -198,19 +202,22 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
       let grads: Map<string, tf.Tensor> | null = null;
       for (let a = 0; a < sc.gradAccum; a++) {
         const idx = sampler.take(step * perStep + a * sc.batchSize, sc.batchSize);
-        const batch = buildBatch(idx.map((i) => set[i]), data.np, data.patchDim, data.tokenizer.padId);
-        let r: StepResult;
-        try {
-          if (stage.kind === 'vision') {
-            const labels = objective!.labels(idx);
-            r = visionLossAndGrads(batch.patches!, labels, vision, head!, objective!, trainable);
-            labels.dispose();
-          } else {
-            r = mllmLossAndGrads(batch, vision, student!, teacherSource, [...trainable.keys()], weights, cfg.distill, idx);
+        /** The step on some samples of the micro-batch (all of them, or this thread's shard). */
+        const compute = (samples: EncodedSample[], ix: number[], share?: { nt: number; ni: number }): StepResult => {
+          const b = buildBatch(samples, data.np, data.patchDim, data.tokenizer.padId);
+          try {
+            if (stage.kind !== 'vision') return mllmLossAndGrads(b, vision, student!, teacherSource, names, weights, cfg.distill, ix, share);
+            const labels = objective!.labels(ix);
+            try {
+              return visionLossAndGrads(b.patches!, labels, vision, head!, objective!, trainable);
+            } finally {
+              labels.dispose();
+            }
+          } finally {
+            disposeBatch(b);
           }
-        } finally {
-          disposeBatch(batch);
-        }
+        };
+        const r = await pooledStep(pool, idx.map((i) => set[i]), idx, names, compute) as StepResult;
         for (const [k, v] of Object.entries(r.terms)) sums[k as LossTerm] = (sums[k as LossTerm] ?? 0) + v / sc.gradAccum;
         if (!grads) grads = r.grads;
         else for (const [n, g] of r.grads) { const s = tf.add(grads.get(n)!, g); grads.get(n)!.dispose(); g.dispose(); grads.set(n, s); }
@@ -222,6 +229,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
       if (sc.gradAccum > 1) for (const [n, g] of grads!) { grads!.set(n, tf.div(g, sc.gradAccum)); g.dispose(); }
       const gradNorm = optimizer.step(trainable, grads!, lr, sc.clipNorm);
       tf.dispose([...grads!.values()]);
+      pool?.setParams(names.map((n) => trainable.get(n)!.dataSync() as Float32Array));
       step++;
       const dt = (performance.now() - t0) / 1000;
       times.push(dt);
@@ -256,6 +264,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     if (stage.kind === 'vision' && cfg.data.source === 'world') probeEval(ctx, stage, vision, globalBase + step, step);
     return 'completed';
   } finally {
+    await pool?.close();
     vision.params.dispose();
     student?.dispose();
     teacher?.dispose();
@@ -263,6 +272,28 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     if (head) tf.dispose([head.w, head.b]);
     optimizer.dispose();
   }
+}
+
+/**
+ * Helper threads for the stage (cfg.workers, wasm/cpu backends; see stepPool.ts), or null for
+ * one thread. They start from the main thread's current weights (fresh or resumed).
+ */
+async function startPool(ctx: RunContext, stage: StagePlan, vision: VisionEncoder, student: Mllm, teacher: Mllm | null, source: TeacherSource | null, names: string[], weights: LossWeights): Promise<StepPool | null> {
+  const n = resolveWorkers(ctx.cfg.workers);
+  const backend = tf.getBackend();
+  if (n < 2 || (backend !== 'wasm' && backend !== 'cpu')) return null;
+  const spec = (m: Mllm) => ({ cfg: m.cfg, dVision: m.dVision, vocab: m.vocab, params: m.params.export() });
+  const t0 = Date.now();
+  const pool = await StepPool.start(n - 1, {
+    backend,
+    vision: { cfg: vision.cfg, params: vision.params.export('vision.') },
+    student: spec(student),
+    teacher: source instanceof CachedTeacher ? { cacheDir: source.dir } : teacher ? spec(teacher) : null,
+    trainable: names, weights, distill: ctx.cfg.distill,
+    np: ctx.data.np, patchDim: ctx.data.patchDim, padId: ctx.data.tokenizer.padId,
+  });
+  ctx.log(`stage ${stage.id}: ${n} training threads (data parallel; ${n - 1} helper${n > 2 ? 's' : ''} started in ${Date.now() - t0} ms)`);
+  return pool;
 }
 
 /**

@@ -54,6 +54,7 @@ export interface StepResult {
  * @param trainable parameter names of `student` to differentiate
  * @param teacher null for CE-only stages
  * @param indices data-set index of each sample of the batch (needed by a cached teacher)
+ * @param share the whole batch's response-row and image counts when `batch` is one shard of it
  */
 export function mllmLossAndGrads(
   batch: Batch,
@@ -64,6 +65,7 @@ export function mllmLossAndGrads(
   weights: LossWeights,
   distill: DistillConfig,
   indices?: number[],
+  share?: { nt: number; ni: number },
 ): StepResult {
   const feats = batch.patches ? tf.tidy(() => vision.forward(batch.patches!)) : null;
   const t = teacher ? teacher.outputs(batch, feats, indices) : null;
@@ -78,6 +80,7 @@ export function mllmLossAndGrads(
         targets: batch.targetIds,
         sVis: s.vis ?? undefined,
         tVis: t?.vis ?? undefined,
+        share,
       },
       weights,
       { divergence: distill.divergence, temperature: distill.temperature, skewLambda: distill.skewLambda },

@@ -20,7 +20,7 @@ import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, r
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive } from '../../common/runReader';
-import { buildBatch, disposeBatch, type Batch, type EncodedSample } from '../models/batch';
+import { buildBatch, disposeBatch, responseRows, type Batch, type EncodedSample } from '../models/batch';
 import type { Mllm } from '../models/mllm';
 import type { VisionEncoder } from '../models/vision';
 import type { TeacherOutputs, TeacherSource } from './step';
@@ -48,13 +48,6 @@ interface CacheIndex {
   /** 1 when the sample has an image (Np visual rows follow its response rows). */
   image: number[];
   totalRows: number;
-}
-
-/** Response rows of a sample: positions i whose next token is a label (as buildBatch counts them). */
-function responseRows(s: EncodedSample): number {
-  let n = 0;
-  for (let i = 0; i + 1 < s.tokens.length; i++) if (s.isLabel[i + 1]) n++;
-  return n;
 }
 
 /**
@@ -109,6 +102,12 @@ export class CachedTeacher implements TeacherSource {
       log(`waiting for another run to build the teacher-output cache ${dir}`);
       sleepMs(500);
     }
+  }
+
+  /** Opens an entry that another thread of this run has just validated (a training worker's replica). */
+  static openBuilt(dir: string): CachedTeacher {
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as CacheIndex;
+    return new CachedTeacher(openSync(join(dir, 'rows.f32'), 'r'), index, dir);
   }
 
   private static tryOpen(dir: string, key: string, set: EncodedSample[], vocab: number, np: number): CachedTeacher | undefined {
