@@ -270,7 +270,8 @@ test('MLLM splice: the image changes logits only at and after the visual positio
   m.dispose();
 });
 
-test('forwardRows + kdLossRows equal forward + kdLoss on every position (values and gradients)', () => {
+/** Tiny vision encoder, student (seed 6) and teacher (seed 7) over a 30-token vocabulary. */
+function tinyModels() {
   const cfg = tinyCfg();
   const V = 30;
   const np = numPatches(cfg.vision);
@@ -278,6 +279,16 @@ test('forwardRows + kdLossRows equal forward + kdLoss on every position (values 
   const vision = new VisionEncoder(cfg.vision, 5);
   const student = new Mllm(cfg.student, cfg.vision.dim, V, 6);
   const teacher = new Mllm(cfg.teacher, cfg.vision.dim, V, 7);
+  const dispose = () => {
+    vision.params.dispose();
+    student.dispose();
+    teacher.dispose();
+  };
+  return { cfg, V, np, pd, vision, student, teacher, dispose };
+}
+
+test('forwardRows + kdLossRows equal forward + kdLoss on every position (values and gradients)', () => {
+  const { V, np, pd, vision, student, teacher, dispose } = tinyModels();
   const img = (id: string, seed: number, extra: number[]): EncodedSample => {
     const tokens = [3, ...new Array(np).fill(0), ...extra];
     return { id, tokens, visualStart: 1, isLabel: Uint8Array.from(tokens, (_, i) => (i > np + 1 ? 1 : 0)), patches: Float32Array.from(rand(np * pd, seed), (v) => (v + 1) / 2) };
@@ -319,19 +330,11 @@ test('forwardRows + kdLossRows equal forward + kdLoss on every position (values 
   full.g.forEach((gf, i) => assert.ok(maxAbsDiff(rows.g[i], gf) < 1e-5, `gradient ${i}`));
   tf.dispose(feats);
   disposeBatch(b);
-  vision.params.dispose();
-  student.dispose();
-  teacher.dispose();
+  dispose();
 });
 
 test('all-text batch in DPT/DFT (γ ≠ 0): CE + α·L_res, no visual terms; a mixed batch keeps them', () => {
-  const cfg = tinyCfg();
-  const V = 30;
-  const np = numPatches(cfg.vision);
-  const pd = patchDim(cfg.vision);
-  const vision = new VisionEncoder(cfg.vision, 5);
-  const student = new Mllm(cfg.student, cfg.vision.dim, V, 6);
-  const teacher = new Mllm(cfg.teacher, cfg.vision.dim, V, 7);
+  const { cfg, np, pd, vision, student, teacher, dispose } = tinyModels();
   const weights = { ce: 1, res: 1, vis: 1, rel: 0.5 };
   const text = (id: string, tokens: number[]): EncodedSample => ({ id, tokens, visualStart: -1, isLabel: Uint8Array.from(tokens, (_, i) => (i >= 2 ? 1 : 0)) });
   const names = student.params.names(['projector.', 'lm.']);
@@ -352,9 +355,7 @@ test('all-text batch in DPT/DFT (γ ≠ 0): CE + α·L_res, no visual terms; a m
   disposeBatch(allText);
   disposeBatch(mixed);
   assert.equal(tf.memory().numTensors - cachedTensorCount(), before, 'no tensors leak');
-  vision.params.dispose();
-  student.dispose();
-  teacher.dispose();
+  dispose();
 });
 
 // ------------------------------------------------------------------------------ schedule and optimizer
