@@ -47,11 +47,16 @@ export async function pickExperiment(store: RunStore, title: string): Promise<Ex
 
 /** Picks one run among `runs` (newest first). */
 export async function pickRun(exp: ExperimentSummary, runs: RunSummary[], title: string, placeHolder: string): Promise<RunSummary | undefined> {
-  const pick = await vscode.window.showQuickPick([...runs].sort(compareRunsNewestFirst).map((r) => runItem(exp, r, false)), { title, placeHolder, matchOnDescription: true, matchOnDetail: true });
+  const pick = await vscode.window.showQuickPick([...runs].sort(compareRunsNewestFirst).map((r) => runItem(exp, r, false)), { title, placeHolder, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true });
   return pick?.run;
 }
 
-/** Picks runs over all experiments (several when `many`), excluding `exclude`. */
+/**
+ * Picks runs over all experiments (several when `many`), excluding `exclude`.
+ * The run pickers keep their place when focus moves (`ignoreFocusOut`; Escape still cancels):
+ * opened from the palette while a dashboard or samples panel has focus, VS Code hands the focus
+ * back to the panel's webview as the palette closes, and a picker without it vanished at once.
+ */
 export async function pickRuns(store: RunStore, opts: { title: string; many: boolean; exclude?: string[]; filter?: (r: RunSummary) => boolean }): Promise<{ exp: ExperimentSummary; run: RunSummary }[] | undefined> {
   await store.ready();
   const showExp = store.experiments.length > 1;
@@ -62,10 +67,10 @@ export async function pickRuns(store: RunStore, opts: { title: string; many: boo
     .map(({ exp, run }) => runItem(exp, run, showExp));
   if (!items.length) return [];
   if (opts.many) {
-    const picks = await vscode.window.showQuickPick(items, { title: opts.title, canPickMany: true, placeHolder: 'Pick runs', matchOnDescription: true });
+    const picks = await vscode.window.showQuickPick(items, { title: opts.title, canPickMany: true, placeHolder: 'Pick runs', matchOnDescription: true, ignoreFocusOut: true });
     return picks?.map((p) => ({ exp: p.exp, run: p.run }));
   }
-  const pick = await vscode.window.showQuickPick(items, { title: opts.title, placeHolder: 'Pick a run', matchOnDescription: true });
+  const pick = await vscode.window.showQuickPick(items, { title: opts.title, placeHolder: 'Pick a run', matchOnDescription: true, ignoreFocusOut: true });
   return pick ? [{ exp: pick.exp, run: pick.run }] : undefined;
 }
 
@@ -83,6 +88,6 @@ export async function pickConfigSources(store: RunStore, title: string, exclude:
     }
   }
   if (!items.length) return [];
-  const picks = await vscode.window.showQuickPick(items, { title, canPickMany: true, placeHolder: 'Pick two or more runs or experiments', matchOnDescription: true });
+  const picks = await vscode.window.showQuickPick(items, { title, canPickMany: true, placeHolder: 'Pick two or more runs or experiments', matchOnDescription: true, ignoreFocusOut: true });
   return picks?.map((p) => p.source);
 }
