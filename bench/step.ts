@@ -98,7 +98,7 @@ async function main() {
   const online = new OnlineTeacher(teacher);
   const cacheDir = mkdtempSync(join(tmpdir(), 'kd-bench-cache-'));
   const tb = performance.now();
-  const cached = CachedTeacher.openOrBuild(cacheDir, teacherCacheKey([null, null], set), set, teacher, vision, data.np, data.patchDim, data.tokenizer.padId, () => undefined);
+  const cached = CachedTeacher.openOrBuild(cacheDir, teacherCacheKey([null, null], set), set, set.map((_, i) => i), teacher, vision, data.np, data.patchDim, data.tokenizer.padId, () => undefined);
   const buildS = (performance.now() - tb) / 1000;
   run(teacher, null, 5);
   run(student, online, 10); // warm-up: rope/mask caches for every padded length

@@ -78,7 +78,7 @@ test('--stages nonsense and --from a non-run folder: exit 2, nothing written', a
   const s = await runCli(['run', file, '--backend', 'wasm', '--stages', 'kd/dft,nonsense']);
   assert.equal(s.code, 2, explain(s));
   assert.match(s.stderr, /--stages: unknown stage 'nonsense'/);
-  assert.match(s.stderr, /vision\/vision, teacher\/lm/);
+  assert.match(s.stderr, /vision\/vision, teacher\/pt/);
   const notRun = tmpDir('badinput-notrun');
   fs.writeFileSync(path.join(notRun, 'status.json'), '{}');
   const f = await runCli(['run', file, '--backend', 'wasm', '--stages', 'kd', '--from', notRun]);

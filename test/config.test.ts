@@ -107,12 +107,13 @@ test('every preset resolves and passes schema and semantic checks', () => {
   const d = presetConfig('default');
   // the numbers of the brief
   assert.equal(visualTokenCount(d), 9);
-  assert.deepEqual([d.data.world.imageSize, d.data.world.trainImages, d.data.world.valImages, d.data.world.testImages], [48, 3000, 200, 400]);
+  assert.deepEqual([d.data.world.imageSize, d.data.world.trainImages, d.data.world.valImages, d.data.world.testImages], [48, 30000, 200, 400]);
   assert.deepEqual([d.teacher.lm.dim, d.teacher.lm.layers, d.student.lm.dim, d.student.lm.layers], [128, 3, 48, 1]);
   assert.deepEqual(d.stages.dpt.loss, { ce: 1, res: 1, vis: 1, rel: 0.5 });
   assert.deepEqual(d.stages.sft.loss, { ce: 1, res: 0, vis: 0, rel: 0 });
-  assert.deepEqual([d.stages.vision.steps, d.stages.dft.steps, d.stages.dft.optimizer.lr], [1500, 400, 5e-4]);
+  assert.deepEqual([d.stages.vision.steps, d.stages.dft.steps, d.stages.dft.optimizer.lr], [4000, 400, 5e-4]);
   assert.deepEqual(d.pipeline, { teacher: ['pt', 'sft'], baseline: ['pt', 'sft'], kd: ['dpt', 'sft', 'dft'], pretrain: true });
+  assert.deepEqual([d.teacher.seed, d.teacher.lmPretrain, d.teacher.cache, d.teacher.stages.sft.steps, d.teacher.stages.sft.batchSize, d.vision.pretrainHead], [0, false, 'reuse', 4000, 32, 'token']);
 
   const t = presetConfig('tiny');
   for (const s of Object.values(t.stages)) {

@@ -11,7 +11,7 @@ test('distilled fine-tuning from a run', () => {
 
 test('teacher stages and an explicit backend', () => {
   assert.deepEqual(buildCliArgs({ kind: 'run', experimentFile: 'x.json', stages: STAGE_SETS.teacher, backend: 'tensorflow-gpu' }), [
-    'run', 'x.json', '--stages', 'vision/vision,teacher/lm,teacher/pt,teacher/sft', '--backend', 'tensorflow-gpu', '--json',
+    'run', 'x.json', '--stages', 'teacher-side', '--backend', 'tensorflow-gpu', '--json',
   ]);
 });
 

@@ -20,7 +20,7 @@ import { mulberry32 } from '../src/trainer/nn/params';
 import { AdamW, cosineLr } from '../src/trainer/train/adamw';
 import { mllmLossAndGrads, OnlineTeacher } from '../src/trainer/train/step';
 import { kdLoss, kdLossRows } from '../src/trainer/losses';
-import { fullPlan, selectStages, trainableModules } from '../src/trainer/train/plan';
+import { fullPlan, isTeacherSide, selectStages, stageConfig, stageSeed, trainableModules } from '../src/common/stagePlan';
 
 before(async () => {
   const b = await initBackend('wasm');
@@ -442,14 +442,13 @@ test('AdamW: two steps with clipping and decoupled weight decay equal a plain-JS
 test('fullPlan: order, starting checkpoints, teacher and track ends', () => {
   const cfg = presetConfig('default');
   const plan = fullPlan(cfg);
-  assert.deepEqual(plan.map((s) => s.id), ['vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft', 'student/lm', 'baseline/pt', 'baseline/sft', 'kd/dpt', 'kd/sft', 'kd/dft']);
+  assert.deepEqual(plan.map((s) => s.id), ['vision/vision', 'teacher/pt', 'teacher/sft', 'student/lm', 'baseline/pt', 'baseline/sft', 'kd/dpt', 'kd/sft', 'kd/dft']);
   const by = Object.fromEntries(plan.map((s) => [s.id, s]));
   assert.deepEqual(
     plan.map((s) => [s.id, s.init, s.teacher, s.output, s.endsTrack, s.model]),
     [
       ['vision/vision', null, null, 'vision-vision', false, null],
-      ['teacher/lm', null, null, 'teacher-lm', false, 'teacher'],
-      ['teacher/pt', 'teacher-lm', null, 'teacher-pt', false, 'teacher'],
+      ['teacher/pt', null, null, 'teacher-pt', false, 'teacher'],
       ['teacher/sft', 'teacher-pt', null, 'teacher-sft', true, 'teacher'],
       ['student/lm', null, null, 'student-lm', false, 'student'],
       ['baseline/pt', 'student-lm', null, 'baseline-pt', false, 'student'],
@@ -460,6 +459,19 @@ test('fullPlan: order, starting checkpoints, teacher and track ends', () => {
     ],
   );
   assert.equal(by['kd/dpt'].kind, 'dpt');
+  // With the teacher's LM pre-training on, teacher/lm runs first and the teacher track starts from it.
+  const withLm = presetConfig('default');
+  withLm.teacher.lmPretrain = true;
+  assert.deepEqual(fullPlan(withLm).slice(0, 3).map((s) => [s.id, s.init]), [['vision/vision', null], ['teacher/lm', null], ['teacher/pt', 'teacher-lm']]);
+  // The teacher side (what the teacher store holds) uses the teacher's own stages and seed.
+  withLm.seed = 5;
+  withLm.teacher.seed = 2;
+  const sideIds = fullPlan(withLm).filter(isTeacherSide).map((s) => s.id);
+  assert.deepEqual(sideIds, ['vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft']);
+  const sft = fullPlan(withLm).find((s) => s.id === 'teacher/sft')!;
+  assert.equal(stageConfig(withLm, sft), withLm.teacher.stages.sft);
+  assert.equal(stageConfig(withLm, fullPlan(withLm).find((s) => s.id === 'kd/sft')!), withLm.stages.sft);
+  assert.deepEqual([stageSeed(withLm, sft), stageSeed(withLm, { track: 'vision' }), stageSeed(withLm, { track: 'kd' })], [2, 2, 5]);
   // Without pre-training: no vision/LM stages, tracks start fresh; teacher = last teacher stage.
   const noPre = presetConfig('default');
   noPre.pipeline.pretrain = false;
@@ -482,12 +494,13 @@ test('selectStages: ids, tracks, pretrain and all keep plan order; unknown names
   const ids = (spec?: string) => selectStages(plan, spec).map((s) => s.id);
   assert.deepEqual(ids(undefined), plan.map((s) => s.id));
   assert.deepEqual(ids('all'), plan.map((s) => s.id));
-  // A track name takes every stage of the track, its LM pre-training (teacher/lm) included.
-  assert.deepEqual(ids('kd/dft, teacher'), ['teacher/lm', 'teacher/pt', 'teacher/sft', 'kd/dft']);
+  // A track name takes every stage of the track; teacher-side adds the vision pre-training.
+  assert.deepEqual(ids('kd/dft, teacher'), ['teacher/pt', 'teacher/sft', 'kd/dft']);
+  assert.deepEqual(ids('teacher-side'), ['vision/vision', 'teacher/pt', 'teacher/sft']);
   assert.deepEqual(ids('kd'), ['kd/dpt', 'kd/sft', 'kd/dft']);
   assert.deepEqual(ids('kd/dft,kd/dft'), ['kd/dft']);
-  assert.deepEqual(ids('pretrain'), ['vision/vision', 'teacher/lm', 'student/lm']);
-  assert.deepEqual(ids('baseline,pretrain'), ['vision/vision', 'teacher/lm', 'student/lm', 'baseline/pt', 'baseline/sft']);
+  assert.deepEqual(ids('pretrain'), ['vision/vision', 'student/lm']);
+  assert.deepEqual(ids('baseline,pretrain'), ['vision/vision', 'student/lm', 'baseline/pt', 'baseline/sft']);
   assert.throws(() => ids('nonsense'), (e: Error) => {
     assert.match(e.message, /unknown stage 'nonsense'/);
     assert.match(e.message, /kd\/dft/);

@@ -60,7 +60,7 @@ after(() => {
 });
 
 function open(key: string, logs: string[] = []): CachedTeacher {
-  return CachedTeacher.openOrBuild(dir, key, set, teacher, vision, np, pd, 0, (m) => logs.push(m));
+  return CachedTeacher.openOrBuild(dir, key, set, set.map((_, i) => i), teacher, vision, np, pd, 0, (m) => logs.push(m));
 }
 
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -107,6 +107,30 @@ test('replayed teacher rows and the losses equal the online teacher (1e-5 relati
   const again: string[] = [];
   open(key, again).dispose();
   assert.deepEqual(again.filter((l) => /building|rebuilding|resuming/.test(l)), [], 'second open reuses the entry');
+});
+
+test('an entry of a subset (the samples a stage draws) answers by data-set index and refuses other samples', () => {
+  const ids = [2, 3, 10, 31, 44, 69];
+  const sub = ids.map((i) => set[i]);
+  const key = teacherCacheKey([null, null], sub);
+  const cached = CachedTeacher.openOrBuild(dir, key, sub, ids, teacher, vision, np, pd, 0, () => undefined);
+  const online = new OnlineTeacher(teacher);
+  const idx = [69, 3, 31];
+  const b = buildBatch(idx.map((i) => set[i]), np, pd, 0);
+  const feats = b.patches ? vision.forward(b.patches) : null;
+  const a = cached.outputs(b, feats, idx);
+  const o = online.outputs(b, feats, idx);
+  assert.ok(relDiff(a.res.dataSync(), o.res.dataSync()) < 1e-5);
+  const other = buildBatch([set[4]], np, pd, 0);
+  assert.throws(() => cached.outputs(other, null, [4]), /holds no outputs for sample 4/);
+  // Same samples, other indices: not this entry (the stored ids are checked on open).
+  const logs: string[] = [];
+  CachedTeacher.openOrBuild(dir, key, sub, ids.map((i) => i + 1), teacher, vision, np, pd, 0, (m) => logs.push(m)).dispose();
+  assert.ok(logs.some((l) => /incomplete or corrupt: rebuilding/.test(l)), logs.join('\n'));
+  tf.dispose([a.res, o.res, a.vis ?? [], o.vis ?? [], feats ?? []].flat());
+  disposeBatch(b);
+  disposeBatch(other);
+  cached.dispose();
 });
 
 test('the key follows the checkpoints and every token, label and image of the set', () => {

@@ -13,7 +13,7 @@ after(cleanupTmp);
 
 async function losses(root: string, name: string, workers: number): Promise<{ map: Map<string, number>; log: string }> {
   const dir = path.join(root, name);
-  writeExperiment(dir, { preset: 'tiny', workers, data: { worldDir: '../world' }, stages: { sft: { steps: 50, logEvery: 1, evalEvery: 100 } } });
+  writeExperiment(dir, { preset: 'tiny', workers, data: { worldDir: '../world' }, teacher: { stages: { sft: { steps: 50, logEvery: 1, evalEvery: 100 } } } });
   const r = await runCli(['run', path.join(dir, 'kd-experiment.json'), '--stages', 'pretrain,teacher'], { timeoutMs: 200_000 });
   assert.equal(r.code, 0, explain(r));
   const lines = readJsonlStrict<MetricsLine>(path.join(runDirs(dir)[0], 'metrics.jsonl'));

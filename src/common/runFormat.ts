@@ -75,6 +75,19 @@ export interface RunStatus {
   from?: string;
   /** Teacher-output cache entries read by the distillation stages, by stage id (key and folder). */
   teacherCache?: Record<StageId, { key: string; path: string }>;
+  /** The stored teacher side (vision encoder + teacher) the run used: reused from the store, or trained by this run and stored. */
+  teacherStore?: TeacherStoreUse;
+}
+
+/** How a run got its teacher side from the teacher store (status.json and config.json). */
+export interface TeacherStoreUse {
+  key: string;
+  /** Folder of the store entry. */
+  path: string;
+  /** `cache`/`package`: reused (from the cache folder / shipped with the extension); `trained`: trained by this run, then stored. */
+  source: 'cache' | 'package' | 'trained';
+  /** Test accuracy of the teacher recorded with the entry. */
+  teacherAccuracy?: number;
 }
 
 /** One line of metrics.jsonl. Loss values are fp32 means; `loss` raw, `weighted` = weight * raw. */
@@ -116,6 +129,8 @@ export interface EvalLine {
    * generalisation) and on the others (in distribution); present when the data flags them.
    */
   byDistribution?: { inDist: number; nInDist: number; heldOut: number; nHeldOut: number };
+  /** Key of the teacher-store entry this line was copied from (the run reused a stored teacher and did not train it). */
+  teacherStore?: string;
 }
 
 /** One line of samples.jsonl: one generated answer for one question at one eval. */

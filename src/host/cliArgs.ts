@@ -2,23 +2,31 @@
  * Argument lists and environment for the trainer CLI (`dist/cli.js`, see docs/cli.md) as the
  * extension spawns it. Pure (no vscode), unit-tested in test/host-cliArgs.test.ts.
  */
-import type { BackendName } from '../trainer/config/types';
+import type { BackendName, ExperimentConfig } from '../trainer/config/types';
+import { fullPlan, TEACHER_SIDE } from '../common/stagePlan';
 
 /** Stage sets of the training commands. */
 export const STAGE_SETS = {
-  teacher: ['vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft'],
+  /** The teacher side (vision pre-training + the teacher track, whichever stages the experiment's plan has). */
+  teacher: [TEACHER_SIDE],
   dpt: ['kd/dpt'],
   sft: ['kd/sft'],
   dft: ['kd/dft'],
   /** DPT when no teacher exists yet: train the teacher (and the student LM) first, in the same run. */
-  teacherThenDpt: ['vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft', 'student/lm', 'kd/dpt'],
+  teacherThenDpt: [TEACHER_SIDE, 'student/lm', 'kd/dpt'],
 } as const;
 
-/** Every stage id in pipeline order (docs/cli.md). */
-export const ALL_STAGE_IDS = [
-  'vision/vision', 'teacher/lm', 'teacher/pt', 'teacher/sft', 'student/lm',
-  'baseline/pt', 'baseline/sft', 'kd/dpt', 'kd/sft', 'kd/dft',
-] as const;
+/**
+ * Stage ids of an experiment's own plan, in pipeline order (the Run Stage picker), from its
+ * resolved config; undefined when the config does not resolve.
+ */
+export function planStageIds(resolvedConfig: unknown): string[] | undefined {
+  try {
+    return fullPlan(resolvedConfig as ExperimentConfig).map((s) => s.id);
+  } catch {
+    return undefined;
+  }
+}
 
 export const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 

@@ -10,8 +10,10 @@ import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { EXPERIMENT_FILE } from '../common/runFormat';
 import { PRESETS, PRESET_NAMES } from '../trainer/config';
-import { ALL_STAGE_IDS, STAGE_SETS, buildCliArgs, trainerEnv, type TrainerAction } from './cliArgs';
+import { STAGE_SETS, buildCliArgs, planStageIds, trainerEnv, type TrainerAction } from './cliArgs';
+import { readExperimentConfig } from './configSources';
 import { installGpuBackend } from './gpuBackend';
+import { manageTeachers } from './teacherStoreCommand';
 import { pickConfigSources, pickExperiment, pickRun, pickRuns } from './pickers';
 import { FROM_REQUIREMENTS, lastRun, resumableRuns, runsWithCheckpoints, stagesFrom, type ExperimentSummary, type RunSummary } from './runModel';
 import type { RunStore } from './runStore';
@@ -70,6 +72,7 @@ export class Commands {
       r('llavaKd.startSupervisedFineTuning', (a, b) => this.startFromRun('sft', a, b)),
       r('llavaKd.runFullPipeline', (a) => this.runFullPipeline(a)),
       r('llavaKd.trainTeacher', (a) => this.trainTeacher(a)),
+      r('llavaKd.manageTeachers', () => manageTeachers({ extensionPath: this.d.context.extensionPath, globalStoragePath: this.d.context.globalStorageUri.fsPath, log: this.d.log, trainTeacher: () => this.trainTeacher() })),
       r('llavaKd.runStage', (a) => this.runStage(a)),
       r('llavaKd.stopTraining', (a) => this.stop(a)),
       r('llavaKd.resumeRun', (a) => this.resume(a)),
@@ -98,6 +101,12 @@ export class Commands {
       if (fs.existsSync(file)) return this.d.store.experimentAt(file);
     }
     return pickExperiment(this.d.store, title);
+  }
+
+  /** Stage ids of the experiment's own plan (its resolved config), or undefined when it does not resolve. */
+  private planOf(exp: ExperimentSummary): string[] | undefined {
+    const r = readExperimentConfig(exp.file);
+    return r.resolved ? planStageIds(r.config) : undefined;
   }
 
   private async launch(action: TrainerAction, exp: ExperimentSummary): Promise<void> {
@@ -155,7 +164,11 @@ export class Commands {
     } else if (kind === 'dpt') {
       const both = 'Train Teacher, then DPT';
       const pick = await w.showInformationMessage(`LLaVA-KD: distilled pre-training needs a trained teacher (teacher/sft checkpoint) and no run of "${exp.name}" has one.`, both, 'Train Teacher');
-      if (pick === both) await this.launch({ kind: 'run', experimentFile: exp.file, stages: STAGE_SETS.teacherThenDpt, backend: configuredBackend() }, exp);
+      if (pick === both) {
+        const plan = this.planOf(exp);
+        const stages = STAGE_SETS.teacherThenDpt.filter((s) => !plan || !s.includes('/') || plan.includes(s));
+        await this.launch({ kind: 'run', experimentFile: exp.file, stages, backend: configuredBackend() }, exp);
+      }
       else if (pick) await this.trainTeacher(exp.file);
     } else {
       const pick = await w.showInformationMessage(`LLaVA-KD: supervised fine-tuning continues from distilled pre-training, and no run of "${exp.name}" has a kd/dpt checkpoint.`, 'Start Distilled Pre-Training', 'Run Full Pipeline');
@@ -168,9 +181,15 @@ export class Commands {
     if (!(await requireTrust('Training'))) return;
     const exp = await this.experimentFor(a, 'LLaVA-KD: Run Stage');
     if (!exp) return;
-    const picks = await vscode.window.showQuickPick(ALL_STAGE_IDS.map((s) => ({ label: s })), { title: 'LLaVA-KD: Run Stage', canPickMany: true, placeHolder: 'Stages to run (in pipeline order)' });
+    const plan = this.planOf(exp);
+    if (!plan) {
+      const r = readExperimentConfig(exp.file);
+      void vscode.window.showErrorMessage(`LLaVA-KD: ${r.error ?? `${exp.file} does not resolve`}; fix the experiment file to pick its stages.`);
+      return;
+    }
+    const picks = await vscode.window.showQuickPick(plan.map((s) => ({ label: s })), { title: 'LLaVA-KD: Run Stage', canPickMany: true, placeHolder: 'Stages of this experiment\'s pipeline to run (in pipeline order)', ignoreFocusOut: true });
     if (!picks?.length) return;
-    const stages = ALL_STAGE_IDS.filter((s) => picks.some((p) => p.label === s));
+    const stages = plan.filter((s) => picks.some((p) => p.label === s));
     let from: string | undefined;
     const withCkpt = exp.runs.filter((r) => r.checkpoints.length > 0);
     if (withCkpt.length) {

@@ -4,11 +4,11 @@
  * TreeItems. Pure (no vscode), unit-tested in test/host-treeModel.test.ts.
  */
 import * as path from 'node:path';
-import type { RunStatus } from '../common/runFormat';
-import { formatAccuracyRecord, formatBytes, formatDuration, percent } from './format';
+import type { RunStatus, TeacherStoreUse } from '../common/runFormat';
+import { formatAccuracy, formatAccuracyRecord, formatBytes, formatDuration, percent } from './format';
 import { checkpointStage, compareRunsNewestFirst, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
 
-export type NodeKind = 'experiment' | 'run' | 'stage' | 'checkpoint' | 'info';
+export type NodeKind = 'experiment' | 'run' | 'stage' | 'checkpoint' | 'teacher' | 'info';
 
 export interface NodeIcon {
   /** Codicon id, e.g. `sync~spin`. */
@@ -114,6 +114,36 @@ function checkpointNode(run: RunSummary, c: RunSummary['checkpoints'][number]): 
   };
 }
 
+/** Stage ids of the teacher side (vision pre-training + the teacher track), which the teacher store holds. */
+const TEACHER_SIDE_STAGE = /^(vision|teacher)\//;
+
+/** The stored teacher a run used (status.json `teacherStore`), as a row above its stages. */
+export function teacherStoreNode(run: RunSummary, use: TeacherStoreUse): TreeNodeModel {
+  const how = use.source === 'trained' ? 'trained by this run, stored' : use.source === 'package' ? 'reused · shipped with the extension' : 'reused from the teacher store';
+  const acc = use.teacherAccuracy !== undefined ? ` · test ${formatAccuracy(use.teacherAccuracy)}` : '';
+  return {
+    kind: 'teacher',
+    id: `teacher:${run.dir}`,
+    label: `teacher ${use.key.slice(0, 8)}`,
+    description: `${how}${acc}`,
+    tooltip: [
+      `**Teacher** ${mdEscape(use.key)}`,
+      use.source === 'trained'
+        ? 'This run trained the vision encoder and the teacher, then stored them: later runs with the same key reuse them.'
+        : 'The vision encoder and the teacher came from the teacher store: this run did not train them (its vision/ and teacher/ stages show the stored results).',
+      `Entry: ${mdEscape(use.path)}`,
+      'Manage stored teachers: LLaVA-KD: Manage Stored Teachers',
+    ].join('\n\n'),
+    icon: { id: 'mortar-board', color: use.source === 'trained' ? 'charts.blue' : 'charts.green' },
+    contextValue: 'teacher',
+    collapsible: 'none',
+    children: [],
+    runDir: run.dir,
+    path: use.path,
+    command: { id: 'llavaKd.manageTeachers', title: 'Manage Stored Teachers' },
+  };
+}
+
 /** Run node with its stages (each holding its final checkpoint) and the other checkpoints. */
 export function runNode(exp: ExperimentSummary, run: RunSummary): TreeNodeModel {
   const s = run.status;
@@ -126,15 +156,18 @@ export function runNode(exp: ExperimentSummary, run: RunSummary): TreeNodeModel 
     else loose.push(c);
   }
   const children: TreeNodeModel[] = [];
+  if (s?.teacherStore) children.push(teacherStoreNode(run, s.teacherStore));
   if (s) {
+    const reused = s.teacherStore && s.teacherStore.source !== 'trained';
     for (const row of stageRows(s)) {
       const ckpts = byStage.get(row.stage) ?? [];
+      const fromStore = reused && row.state === 'done' && TEACHER_SIDE_STAGE.test(row.stage);
       children.push({
         kind: 'stage',
         id: `stage:${run.dir}:${row.stage}`,
         label: row.stage,
-        description: row.step !== undefined && row.state !== 'done' ? `${row.state} · ${row.step}/${row.totalSteps} (${percent(row.step, row.totalSteps ?? 0)}%)` : row.state,
-        tooltip: `${mdEscape(row.stage)}: ${row.state}`,
+        description: fromStore ? 'done · from the teacher store' : row.step !== undefined && row.state !== 'done' ? `${row.state} · ${row.step}/${row.totalSteps} (${percent(row.step, row.totalSteps ?? 0)}%)` : row.state,
+        tooltip: fromStore ? `${mdEscape(row.stage)}: not trained here; its checkpoint and evals come from the stored teacher ${mdEscape(s.teacherStore!.key)}` : `${mdEscape(row.stage)}: ${row.state}`,
         icon: STAGE_ICONS[row.state],
         contextValue: `stage.${row.state}`,
         collapsible: ckpts.length ? 'collapsed' : 'none',

@@ -14,6 +14,7 @@ import { InputError, resumeCommand, runCommand } from './cli/runCommand';
 import { askCommand, evalCommand } from './cli/inference';
 import { demoCommand } from './cli/demo';
 import { benchKdCommand } from './cli/benchKd';
+import { teacherAddCommand, teacherListCommand, teacherRmCommand, teacherTrainCommand } from './cli/teacherCommand';
 import type { BackendName } from './config/types';
 
 const backendOption = () => new Option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu | auto').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
@@ -110,5 +111,19 @@ program.command('bench-kd').description("the paper's table at our scale: seeds x
   .option('--reuse <dir>', 'an earlier bench work folder: keep its finished runs, run only the missing jobs')
   .addOption(backendOption())
   .action(action((o: { seeds: string; preset: string; out: string; work: string; ablations: string; reuse?: string; backend?: BackendName }) => benchKdCommand(o)));
+
+const teacher = program.command('teacher').description('the teacher store: trained teacher sides (vision encoder + teacher) reused by every run with the same key');
+const storeOption = () => new Option('--store <dir>', 'teacher store folder (default: $LLAVA_KD_CACHE_DIR/teachers, else ~/.cache/llava-kd/teachers)');
+teacher.command('list').description('stored teachers (cache and packaged), with their state').addOption(storeOption()).option('--json')
+  .action(action(async (o: { store?: string; json?: boolean }) => teacherListCommand(o)));
+teacher.command('train [experiment]').description('train and store the teacher side of an experiment (or of --preset)')
+  .addOption(new Option('--preset <name>', 'train the teacher of a preset (when no experiment is given)').choices([...PRESET_NAMES]))
+  .addOption(storeOption()).option('--workers <n>', 'training threads (pin it to reproduce a stored teacher bit for bit)')
+  .option('--force', 'train again even when the store has it').addOption(backendOption()).option('--json', 'one JSON event per line on stdout')
+  .action(action((file: string | undefined, o: { preset?: string; store?: string; workers?: string; backend?: BackendName; force?: boolean; json?: boolean }) => teacherTrainCommand(file, o)));
+teacher.command('add <runDir>').description('store the teacher side of a finished run').addOption(storeOption())
+  .action(action(async (dir: string, o: { store?: string }) => teacherAddCommand(dir, o)));
+teacher.command('rm [keys...]').description('remove stored teachers (cache only; packaged ones are read-only)').addOption(storeOption()).option('--all', 'every cache entry')
+  .action(action(async (keys: string[], o: { store?: string; all?: boolean }) => teacherRmCommand(keys, o)));
 
 program.parseAsync(process.argv);

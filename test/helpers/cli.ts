@@ -60,6 +60,8 @@ export interface CliResult {
 export interface CliOptions {
   cwd?: string;
   timeoutMs?: number;
+  /** Extra environment variables of the child (over this process's). */
+  env?: Record<string, string>;
   /** Called for each complete stdout line that parses as JSON, with the child (to signal it). */
   onEvent?: (e: TrainerEvent, child: ChildProcess) => void;
 }
@@ -68,7 +70,7 @@ export interface CliOptions {
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ? { ...process.env, ...opts.env } : process.env });
     let stdout = '';
     let stderr = '';
     let pending = '';

@@ -106,6 +106,11 @@ export async function demoCommand(dir: string, preset: string, backend?: Backend
   const controlRun = controlCode === 0 ? listRuns(controlDir)[0] : undefined;
 
   const { rows } = readJsonl<EvalLine>(join(run.dir, 'eval.jsonl'));
+  const used = run.status?.teacherStore;
+  if (used) {
+    const how = used.source === 'trained' ? 'trained by this run and stored for the next ones' : used.source === 'package' ? 'the default teacher shipped with the package, reused (not trained here)' : 'reused from the teacher store (not trained here)';
+    process.stdout.write(`\nTeacher: ${how}; key ${used.key}, ${used.path}. Manage stored teachers with: llava-kd teacher list|train|rm\n`);
+  }
   const controlRows = controlRun ? readJsonl<EvalLine>(join(controlRun.dir, 'eval.jsonl')).rows.filter((r) => r.split === 'test').map((r) => ({ ...r, model: 'control' })) : [];
   const all = [...rows, ...controlRows];
   const testFile = cfg.data.source === 'world' ? join(resolveDataPath(file, cfg.data.worldDir), 'test.json') : resolveDataPath(file, cfg.data.test);

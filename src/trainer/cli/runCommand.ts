@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { RunStatus } from '../../common/runFormat';
+import type { RunState, RunStatus } from '../../common/runFormat';
 import { loadExperimentFile } from '../config/loadFile';
 import { resolveConfig } from '../config';
 import type { BackendName, ExperimentConfig } from '../config/types';
@@ -14,8 +14,10 @@ import { initBackend } from '../backend';
 import { createRunDir, RunWriter } from '../io/runDir';
 import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
 import { loadData } from '../train/data';
-import { fullPlan, selectStages, type StagePlan } from '../train/plan';
-import { runStages } from '../train/runner';
+import { fullPlan, selectStages, totalSteps, type StagePlan } from '../../common/stagePlan';
+import { runStages, type RunContext } from '../train/runner';
+import { provisionTeacherSide, usesTeacherStore } from '../teacher/provision';
+import type { TeacherStore } from '../teacher/store';
 import { makeOutput } from './output';
 import { isProcessAlive } from '../../common/runReader';
 
@@ -26,7 +28,12 @@ export interface RunArgs {
   stages?: string;
   from?: string[];
   backend?: BackendName;
+  /** Overrides the config's `workers`. */
+  workers?: number;
+  /** Overrides the config's `teacher.cache` (`teacher train` stores what it trains). */
+  teacherCache?: 'reuse' | 'off';
   json: boolean;
+  store?: TeacherStore;
 }
 
 interface Prepared {
@@ -34,6 +41,8 @@ interface Prepared {
   experimentFile: string;
   plan: StagePlan[];
   fromDirs: string[];
+  /** Teacher store to use (tests, `teacher train --out`); default: the user's cache and the packaged teachers. */
+  store?: TeacherStore;
 }
 
 function checkFromDirs(from: string[] | undefined): string[] {
@@ -50,8 +59,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
   try {
     const cfg = loadExperimentFile(experimentFile);
     if (args.backend) cfg.backend = args.backend;
+    if (args.workers !== undefined) cfg.workers = args.workers;
+    if (args.teacherCache) cfg.teacher.cache = args.teacherCache;
     const plan = selectStages(fullPlan(cfg), args.stages);
-    prepared = { cfg, experimentFile, plan, fromDirs: checkFromDirs(args.from) };
+    prepared = { cfg, experimentFile, plan, fromDirs: checkFromDirs(args.from), store: args.store };
   } catch (e) {
     throw new InputError((e as Error).message);
   }
@@ -69,7 +80,9 @@ export async function resumeCommand(runDir: string, json: boolean, backend?: Bac
     status = JSON.parse(readFileSync(statusFile, 'utf8')) as RunStatus;
     if (status.state === 'completed') throw new Error(`${dir}: run already completed; nothing to resume`);
     if (status.state === 'running' && isProcessAlive(status.pid) && status.pid !== process.pid) throw new Error(`${dir}: run is still running (pid ${status.pid})`);
-    const cfg = resolveConfig(JSON.parse(readFileSync(configFile, 'utf8')), configFile);
+    // config.json is the resolved config plus the record of the stored teacher it used (not a config field).
+    const { teacherStore: _used, ...saved } = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    const cfg = resolveConfig(saved, configFile);
     if (backend) cfg.backend = backend;
     const all = fullPlan(cfg);
     const plan = status.stages.map((id) => {
@@ -115,7 +128,7 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
     writer.writeConfig(p.cfg);
     writer.writeStatus({
       runId, experiment: p.experimentFile, state: 'running', stages: p.plan.map((s) => s.id), completedStages: [],
-      stage: null, step: 0, totalSteps: 0, globalStep: 0, globalTotalSteps: p.plan.reduce((s, st) => s + p.cfg.stages[st.kind].steps, 0),
+      stage: null, step: 0, totalSteps: 0, globalStep: 0, globalTotalSteps: totalSteps(p.cfg, p.plan),
       pid: process.pid, backend: backend.name, startedAt: now, updatedAt: now, ...(p.fromDirs.length ? { from: p.fromDirs.join(',') } : {}),
     });
   }
@@ -132,7 +145,10 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   try {
-    const state = await runStages({ cfg: p.cfg, experimentFile: p.experimentFile, data, writer, stages: p.plan, fromDirs: p.fromDirs, emit: out.emit, log: out.log, stop, completed, resume });
+    const ctx: RunContext = { cfg: p.cfg, experimentFile: p.experimentFile, data, writer, stages: p.plan, fromDirs: p.fromDirs, emit: out.emit, log: out.log, stop, completed, resume };
+    let state: RunState = 'completed';
+    if (usesTeacherStore(p.cfg, p.plan) && !writer.status?.teacherStore) state = await provisionTeacherSide(ctx, (only) => runStages(ctx, only), p.store);
+    if (state === 'completed') state = await runStages(ctx);
     const final = writer.updateStatus({ state, endedAt: new Date().toISOString(), etaSeconds: undefined });
     out.log(`run ${runId} ${state}; tensors alive: ${tf.memory().numTensors}`);
     out.emit({ event: 'finished', state, runDir: dir, accuracy: final.accuracy });

@@ -5,7 +5,7 @@
  * Pure TypeScript (no tfjs, vscode or node imports).
  */
 import type { StageKind } from '../../common/runFormat';
-import type { ExperimentConfig, LossWeights, StageConfig } from './types';
+import type { ExperimentConfig, LossWeights, ModelConfig, StageConfig, TeacherConfig } from './types';
 
 // ---------------------------------------------------------------- node kinds
 
@@ -148,11 +148,11 @@ function lossNode(kind: StageKind, d: LossWeights): ObjectNode<LossWeights> {
   };
 }
 
-interface StageDefaults { steps: number; lr: number; loss?: LossWeights }
+interface StageDefaults { steps: number; lr: number; loss?: LossWeights; batchSize?: number; evalEvery?: number; checkpointEvery?: number; logEvery?: number }
 const CE_ONLY: LossWeights = { ce: 1, res: 0, vis: 0, rel: 0 };
 const FULL_KD: LossWeights = { ce: 1, res: 1, vis: 1, rel: 0.5 };
 
-function stageNode(kind: StageKind, d: StageDefaults): ObjectNode<StageConfig> {
+function stageNode(kind: StageKind, d: StageDefaults, teacherTrack = false): ObjectNode<StageConfig> {
   const lrHint = kind === 'pt' || kind === 'dpt'
     ? ' Paper: 1e-3 (the default here too).'
     : kind === 'sft' || kind === 'dft'
@@ -160,10 +160,10 @@ function stageNode(kind: StageKind, d: StageDefaults): ObjectNode<StageConfig> {
       : '';
   return {
     type: 'object',
-    description: `${kind}: ${STAGE_DESCRIPTIONS[kind]}`,
+    description: teacherTrack ? `teacher/${kind}: ${STAGE_DESCRIPTIONS[kind]} This is the teacher track's own copy; the students' ${kind} is stages.${kind}.` : `${kind}: ${STAGE_DESCRIPTIONS[kind]}`,
     fields: {
       steps: int(d.steps, 'Optimizer steps of the stage (one step = batchSize × gradAccum samples). The paper trains one epoch per stage; we count steps so that a stage costs the same whatever the data size (the built-in world is procedural, an epoch has no special meaning there).', { min: 1 }),
-      batchSize: int(16, 'Samples per micro-batch. Paper: global batch 256 (DPT) and 128 (SFT, DFT); smaller here so that a stage trains in minutes on a laptop CPU (use gradAccum for the paper\'s effective batch).', { min: 1 }),
+      batchSize: int(d.batchSize ?? 16, 'Samples per micro-batch. Paper: global batch 256 (DPT) and 128 (SFT, DFT); smaller here so that a stage trains in minutes on a laptop CPU (use gradAccum for the paper\'s effective batch).', { min: 1 }),
       gradAccum: int(1, 'Micro-batches accumulated per optimizer step (effective batch = batchSize × gradAccum).', { min: 1 }),
       optimizer: {
         type: 'object',
@@ -180,9 +180,9 @@ function stageNode(kind: StageKind, d: StageDefaults): ObjectNode<StageConfig> {
       minLrRatio: num(0.1, 'Final learning rate of the cosine decay, as a fraction of lr. Paper: 0 (cosine to zero, as in the HF trainer); 0.1 here keeps short stages learning to the end (preset `paper-lr` sets 0).', { min: 0, max: 1 }),
       clipNorm: num(1, 'Clip the global gradient norm to this value; 0 disables clipping.', { min: 0 }),
       loss: lossNode(kind, d.loss ?? CE_ONLY),
-      evalEvery: int(100, 'Evaluate on val every this many optimizer steps (and at the end of the stage).', { min: 1 }),
-      logEvery: int(5, 'Write a metrics line every this many optimizer steps.', { min: 1 }),
-      checkpointEvery: int(100, 'Write the resumable checkpoint every this many optimizer steps (and at the end of the stage).', { min: 1 }),
+      evalEvery: int(d.evalEvery ?? 100, 'Evaluate on val every this many optimizer steps (and at the end of the stage).', { min: 1 }),
+      logEvery: int(d.logEvery ?? 5, 'Write a metrics line every this many optimizer steps.', { min: 1 }),
+      checkpointEvery: int(d.checkpointEvery ?? 100, 'Write the resumable checkpoint every this many optimizer steps (and at the end of the stage).', { min: 1 }),
     },
   };
 }
@@ -205,7 +205,7 @@ function trackNode(d: (typeof TRACK_STAGE_KINDS)[number][], description: string)
   };
 }
 
-function lmNode(who: 'teacher' | 'student', d: { dim: number; layers: number; heads: number; mlpHidden: number }): NodeFor<ExperimentConfig['teacher']> {
+function lmNode(who: 'teacher' | 'student', d: { dim: number; layers: number; heads: number; mlpHidden: number }): ObjectNode<ModelConfig> {
   return {
     type: 'object',
     description: who === 'teacher'
@@ -231,6 +231,40 @@ function lmNode(who: 'teacher' | 'student', d: { dim: number; layers: number; he
         fields: {
           hidden: int(who === 'teacher' ? 128 : 48, 'Hidden width of Linear → GELU → Linear (the output width is the LM width).', { min: 1 }),
         },
+      },
+    },
+  };
+}
+
+/**
+ * The teacher: its model (as the student's) and how the teacher side (vision encoder + teacher)
+ * is trained. The defaults are the recipe measured in docs/teacher-study.md.
+ */
+function teacherNode(): NodeFor<TeacherConfig> {
+  const model = lmNode('teacher', { dim: 128, layers: 3, heads: 4, mlpHidden: 256 });
+  return {
+    ...model,
+    fields: {
+      ...model.fields,
+      seed: int(0, 'Seed of the teacher side: the vision encoder\'s and the teacher\'s initialisation and their data order. Apart from the experiment seed so that runs with different student seeds share one teacher (and one cached teacher).', { min: 0 }),
+      lmPretrain: bool(false, 'Run the text-only LM pre-training (stage teacher/lm, stages.lm) before the teacher track (needs pipeline.pretrain). Off by default: measured, it does not teach the teacher to read the image (docs/teacher-study.md); the teacher track starts from a fresh LM.'),
+      stages: {
+        type: 'object',
+        description: 'Hyper-parameters of the teacher track\'s stages (the students\' stages are in `stages`). The defaults train the teacher to ~90 % (docs/teacher-study.md): SFT with batch 32 for 4000 steps on the 30 000-image world.',
+        fields: {
+          pt: stageNode('pt', { steps: 300, lr: 1e-3, checkpointEvery: 100, evalEvery: 100 }, true),
+          sft: stageNode('sft', { steps: 4000, lr: 1e-3, batchSize: 32, evalEvery: 500, checkpointEvery: 250, logEvery: 10 }, true),
+        },
+      },
+      cache: {
+        type: 'enum',
+        values: ['reuse', 'off'],
+        valueDescriptions: {
+          reuse: 'Train the teacher side once per key (its resolved config, the data fingerprint and the model-format version), store it in the teacher store ($LLAVA_KD_CACHE_DIR/teachers, default ~/.cache/llava-kd; the extension uses its global storage) and reuse it in every later run, seed and sweep with the same key. The default teacher ships with the package.',
+          off: 'Every run trains its own vision encoder and teacher (nothing read from or written to the teacher store).',
+        },
+        default: 'reuse',
+        description: 'Whether the trained teacher side (vision encoder + teacher) is stored and reused across runs (`reuse`) or trained by every run (`off`). Manage the store with `llava-kd teacher list|train|rm`.',
       },
     },
   };
@@ -280,7 +314,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
           fields: {
             seed: int(0, 'Seed of the procedural world generator.', { min: 0 }),
             imageSize: int(48, 'Image side in pixels (square RGB). Must equal vision.imageSize.', { min: 8 }),
-            trainImages: int(3000, 'Images of the train split. Every image gets one caption and several instruction conversations.', { min: 1 }),
+            trainImages: int(30000, 'Images of the train split. Every image gets one caption and several instruction conversations. 30 000 by default: with 3000 the teacher memorised them and stalled at ~55 % (docs/teacher-study.md); the world is procedural, so data is free.', { min: 1 }),
             valImages: int(200, 'Images of the val split (evaluated during training).', { min: 1 }),
             testImages: int(400, 'Images of the test split (evaluated at the end of each track).', { min: 1 }),
             maxObjects: int(3, 'Max number of objects per image.', { min: 1, max: 4 }),
@@ -316,12 +350,12 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
             flat: 'One linear head over all patch features flattened: a cell\'s attributes may be spread over several tokens.',
             token: 'One linear head shared by the patch tokens predicts each token\'s own cell (colour, shape, size and the cell index): every visual token carries its cell, which is what the LMs read. Needs a 3×3 patch grid (imageSize / patchSize = 3); otherwise flat is used.',
           },
-          default: 'flat',
+          default: 'token',
           description: 'Head of the vision pre-training objective on the built-in world (data.source = world); other data uses caption-word prediction.',
         },
       },
     },
-    teacher: lmNode('teacher', { dim: 128, layers: 3, heads: 4, mlpHidden: 256 }),
+    teacher: teacherNode(),
     student: lmNode('student', { dim: 48, layers: 1, heads: 2, mlpHidden: 96 }),
     distill: {
       type: 'object',
@@ -364,7 +398,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
       type: 'object',
       description: 'Hyper-parameters of each stage kind (shared by every track that runs that kind).',
       fields: {
-        vision: stageNode('vision', { steps: 1500, lr: 2e-3 }),
+        vision: stageNode('vision', { steps: 4000, lr: 2e-3, evalEvery: 4000, checkpointEvery: 500, logEvery: 20 }),
         lm: stageNode('lm', { steps: 300, lr: 2e-3 }),
         pt: stageNode('pt', { steps: 200, lr: 1e-3 }),
         dpt: stageNode('dpt', { steps: 200, lr: 1e-3, loss: FULL_KD }),

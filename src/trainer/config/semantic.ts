@@ -130,6 +130,18 @@ export function semanticIssues(cfg: ExperimentConfig, opts: SemanticOptions = {}
     }
   }
 
+  for (const kind of ['pt', 'sft'] as const) {
+    const loss = cfg.teacher.stages[kind].loss;
+    for (const term of ['res', 'vis', 'rel'] as const) {
+      if (loss[term] !== 0) {
+        add(`teacher.stages.${kind}.loss.${term}`, `teacher.stages.${kind}.loss.${term} is ${loss[term]}, but the teacher track has no teacher to distil from`, '0', String(loss[term]));
+      }
+    }
+    if (cfg.pipeline.teacher.includes(kind) && loss.ce === 0) {
+      add(`teacher.stages.${kind}.loss.ce`, `teacher.stages.${kind}.loss.ce is 0, so the teacher's ${kind} stage would not train`, 'ce > 0', '0');
+    }
+  }
+
   // --- data files
   if (cfg.data.source === 'llava') {
     for (const f of LLAVA_FILES) {

@@ -82,6 +82,18 @@ export interface ModelConfig {
   projector: ProjectorConfig;
 }
 
+/** The teacher: its model, and how the teacher side (vision encoder + teacher) is trained. */
+export interface TeacherConfig extends ModelConfig {
+  /** Seed of the teacher side (vision encoder and teacher init, their data order), apart from the experiment seed so that student seeds share one teacher. */
+  seed: number;
+  /** Run the text-only LM pre-training (stage teacher/lm) before the teacher track (needs pipeline.pretrain). */
+  lmPretrain: boolean;
+  /** Hyper-parameters of the teacher track's stages (the students' are in `stages`). */
+  stages: Record<'pt' | 'sft', StageConfig>;
+  /** `reuse`: the trained teacher side is stored in the teacher store (keyed by everything it depends on) and reused by every run with the same key; `off`: every run trains its own. */
+  cache: 'reuse' | 'off';
+}
+
 export interface LossWeights {
   /** Weight of CE (1 in the paper). */
   ce: number;
@@ -156,7 +168,7 @@ export interface ExperimentConfig {
   workers: number;
   data: DataConfig;
   vision: VisionConfig;
-  teacher: ModelConfig;
+  teacher: TeacherConfig;
   student: ModelConfig;
   distill: DistillConfig;
   pipeline: PipelineConfig;

@@ -8,9 +8,9 @@ import { gelu, linear } from '../nn/ops';
 
 export function initProjector(p: ParamStore, dVision: number, hidden: number, dLm: number): void {
   p.dense('projector.w1', dVision, hidden);
-  p.zeros('projector.b1', [hidden]);
+  p.bias('projector.b1', dVision, hidden);
   p.dense('projector.w2', hidden, dLm);
-  p.zeros('projector.b2', [dLm]);
+  p.bias('projector.b2', hidden, dLm);
 }
 
 /**

@@ -15,16 +15,15 @@ export function initQwen2(p: ParamStore, cfg: LmConfig, vocab: number): void {
   p.normal('lm.embed', [vocab, d], 1 / Math.sqrt(d));
   for (let i = 0; i < cfg.layers; i++) {
     const b = `lm.layers.${i}.`;
-    const resid = 1 / Math.sqrt(2 * cfg.layers);
     p.ones(b + 'ln1', [d]);
-    p.dense(b + 'attn.wq', d, d); p.zeros(b + 'attn.bq', [d]);
-    p.dense(b + 'attn.wk', d, d); p.zeros(b + 'attn.bk', [d]);
-    p.dense(b + 'attn.wv', d, d); p.zeros(b + 'attn.bv', [d]);
-    p.dense(b + 'attn.wo', d, d, resid);
+    p.dense(b + 'attn.wq', d, d); p.bias(b + 'attn.bq', d, d);
+    p.dense(b + 'attn.wk', d, d); p.bias(b + 'attn.bk', d, d);
+    p.dense(b + 'attn.wv', d, d); p.bias(b + 'attn.bv', d, d);
+    p.dense(b + 'attn.wo', d, d);
     p.ones(b + 'ln2', [d]);
     p.dense(b + 'mlp.gate', d, cfg.mlpHidden);
     p.dense(b + 'mlp.up', d, cfg.mlpHidden);
-    p.dense(b + 'mlp.down', cfg.mlpHidden, d, resid);
+    p.dense(b + 'mlp.down', cfg.mlpHidden, d);
   }
   p.ones('lm.norm', [d]);
   if (!cfg.tieEmbeddings) p.dense('lm.head', d, vocab);

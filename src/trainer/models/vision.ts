@@ -33,16 +33,16 @@ export class VisionEncoder {
     const p = (this.params = new ParamStore(seed));
     const d = cfg.dim;
     p.dense('patch.w', patchDim(cfg), d);
-    p.zeros('patch.b', [d]);
+    p.bias('patch.b', patchDim(cfg), d);
     p.normal('pos', [numPatches(cfg), d], 0.02);
     for (let i = 0; i < cfg.depth; i++) {
       const b = `blocks.${i}.`;
       p.ones(b + 'ln1.g', [d]); p.zeros(b + 'ln1.b', [d]);
-      p.dense(b + 'attn.wqkv', d, 3 * d); p.zeros(b + 'attn.bqkv', [3 * d]);
-      p.dense(b + 'attn.wo', d, d, 0.5); p.zeros(b + 'attn.bo', [d]);
+      p.dense(b + 'attn.wqkv', d, 3 * d); p.bias(b + 'attn.bqkv', d, 3 * d);
+      p.dense(b + 'attn.wo', d, d); p.bias(b + 'attn.bo', d, d);
       p.ones(b + 'ln2.g', [d]); p.zeros(b + 'ln2.b', [d]);
-      p.dense(b + 'mlp.w1', d, d * cfg.mlpRatio); p.zeros(b + 'mlp.b1', [d * cfg.mlpRatio]);
-      p.dense(b + 'mlp.w2', d * cfg.mlpRatio, d, 0.5); p.zeros(b + 'mlp.b2', [d]);
+      p.dense(b + 'mlp.w1', d, d * cfg.mlpRatio); p.bias(b + 'mlp.b1', d, d * cfg.mlpRatio);
+      p.dense(b + 'mlp.w2', d * cfg.mlpRatio, d); p.bias(b + 'mlp.b2', d * cfg.mlpRatio, d);
     }
   }
 

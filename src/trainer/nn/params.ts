@@ -50,9 +50,27 @@ export class ParamStore {
     return this.add(name, tf.tensor(randomNormal(n, std, this.rand), shape));
   }
 
-  /** Xavier-style fan-in init for a [din, dout] matrix. */
-  dense(name: string, din: number, dout: number, scale = 1): tf.Variable {
-    return this.normal(name, [din, dout], scale / Math.sqrt(din));
+  /** Uniform(−bound, bound) values. */
+  uniform(name: string, shape: number[], bound: number): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = (this.rand() * 2 - 1) * bound;
+    return this.add(name, tf.tensor(out, shape));
+  }
+
+  /**
+   * Weight [din, dout] of a linear layer, initialised as PyTorch's nn.Linear does
+   * (Kaiming-uniform with a = √5: Uniform(±1/√din)). Measured on the built-in world, the teacher
+   * learns the task much faster from it than from N(0, 1/din) with residual scaling
+   * (docs/teacher-study.md).
+   */
+  dense(name: string, din: number, dout: number): tf.Variable {
+    return this.uniform(name, [din, dout], 1 / Math.sqrt(din));
+  }
+
+  /** Bias [dout] of a linear layer with fan-in din, as PyTorch's nn.Linear: Uniform(±1/√din). */
+  bias(name: string, din: number, dout: number): tf.Variable {
+    return this.uniform(name, [dout], 1 / Math.sqrt(din));
   }
 
   zeros(name: string, shape: number[]): tf.Variable {

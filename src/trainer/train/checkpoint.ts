@@ -27,7 +27,10 @@ export interface CheckpointMeta {
   config: ExperimentConfig;
   /** Absolute path of the experiment file (data paths in `config` are relative to it). */
   experimentFile?: string;
-  savedAt: string;
+  /** When it was written (absent in the canonical checkpoints of the teacher store, which must be reproducible bit for bit). */
+  savedAt?: string;
+  /** Key of the teacher-store entry a canonical checkpoint belongs to. */
+  teacherStore?: string;
 }
 
 export interface LoadedCheckpoint {
@@ -43,6 +46,14 @@ export function saveCheckpoint(path: string, tensors: Record<string, TensorData>
     meta: JSON.stringify({ ...meta, format: CHECKPOINT_FORMAT, savedAt: new Date().toISOString() }),
   };
   writeSafetensors(path, tensors as Record<string, WritableTensor>, metadata);
+}
+
+/**
+ * Writes `meta` as given (no `savedAt`): the same tensors and meta give the same bytes, which is
+ * what the teacher store's reproducibility check needs.
+ */
+export function saveCanonicalCheckpoint(path: string, tensors: Record<string, TensorData>, meta: Omit<CheckpointMeta, 'format' | 'savedAt'>): void {
+  writeSafetensors(path, tensors as Record<string, WritableTensor>, { format: CHECKPOINT_FORMAT, meta: JSON.stringify({ ...meta, format: CHECKPOINT_FORMAT }) });
 }
 
 export function loadCheckpoint(path: string): LoadedCheckpoint {

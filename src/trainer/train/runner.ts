@@ -19,7 +19,7 @@ import { AdamW, cosineLr } from './adamw';
 import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import type { DataBundle } from './data';
 import { evaluate, firstQa, generateAnswers } from './evaluate';
-import { trainableModules, visionCheckpoint, type StagePlan } from './plan';
+import { stageConfig, stageSeed, totalSteps, trainableModules, visionCheckpoint, type StagePlan } from '../../common/stagePlan';
 import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, type TeacherSource } from './step';
 import { CachedTeacher, defaultCacheDir, teacherCacheKey } from './teacherCache';
 import { probeVision } from './visionProbe';
@@ -55,7 +55,7 @@ export function findCheckpoint(ctx: Pick<RunContext, 'writer' | 'fromDirs'>, nam
 }
 
 function buildVision(ctx: RunContext, neededBy: string): VisionEncoder {
-  const v = new VisionEncoder(ctx.cfg.vision, ctx.cfg.seed * 1000 + 1);
+  const v = new VisionEncoder(ctx.cfg.vision, ctx.cfg.teacher.seed * 1000 + 1);
   const name = visionCheckpoint(ctx.cfg);
   if (name) {
     const path = findCheckpoint(ctx, name, neededBy);
@@ -64,8 +64,8 @@ function buildVision(ctx: RunContext, neededBy: string): VisionEncoder {
   return v;
 }
 
-function buildModel(ctx: RunContext, which: 'teacher' | 'student', init: string | null, neededBy: string, seedOffset: number): Mllm {
-  const m = new Mllm(ctx.cfg[which], ctx.cfg.vision.dim, ctx.data.tokenizer.vocabSize, ctx.cfg.seed * 1000 + seedOffset);
+function buildModel(ctx: RunContext, which: 'teacher' | 'student', init: string | null, neededBy: string, initSeed: number): Mllm {
+  const m = new Mllm(ctx.cfg[which], ctx.cfg.vision.dim, ctx.data.tokenizer.vocabSize, initSeed);
   if (init) {
     const path = findCheckpoint(ctx, init, neededBy);
     const ck = loadCheckpoint(path);
@@ -74,17 +74,22 @@ function buildModel(ctx: RunContext, which: 'teacher' | 'student', init: string 
   return m;
 }
 
-/** Runs every stage of ctx.stages not yet completed. Returns the final state. */
-export async function runStages(ctx: RunContext): Promise<RunState> {
-  const totalAll = ctx.stages.reduce((s, st) => s + ctx.cfg.stages[st.kind].steps, 0);
-  let globalBase = ctx.stages.filter((s) => ctx.completed.includes(s.id)).reduce((s, st) => s + ctx.cfg.stages[st.kind].steps, 0);
+/**
+ * Runs every stage of ctx.stages not yet completed (and accepted by `only`, when given: the
+ * teacher store runs the teacher side first). Step totals count all of ctx.stages. Returns the
+ * final state.
+ */
+export async function runStages(ctx: RunContext, only?: (s: StagePlan) => boolean): Promise<RunState> {
+  const totalAll = totalSteps(ctx.cfg, ctx.stages);
+  let globalBase = totalSteps(ctx.cfg, ctx.stages.filter((s) => ctx.completed.includes(s.id)));
   for (const stage of ctx.stages) {
     if (ctx.completed.includes(stage.id)) continue;
+    if (only && !only(stage)) continue;
     const resume = ctx.resume && ctx.resume.meta.stage === stage.id ? ctx.resume : undefined;
     const state = await runStage(ctx, stage, globalBase, totalAll, resume);
     if (state === 'stopped') return 'stopped';
     ctx.completed.push(stage.id);
-    globalBase += ctx.cfg.stages[stage.kind].steps;
+    globalBase += stageConfig(ctx.cfg, stage).steps;
     ctx.writer.updateStatus({ completedStages: [...ctx.completed] });
   }
   return 'completed';
@@ -92,7 +97,8 @@ export async function runStages(ctx: RunContext): Promise<RunState> {
 
 async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, globalTotal: number, resume?: LoadedCheckpoint): Promise<RunState> {
   const { cfg, data, writer } = ctx;
-  const sc = cfg.stages[stage.kind];
+  const sc = stageConfig(cfg, stage);
+  const seed = stageSeed(cfg, stage);
   const total = sc.steps;
   const perStep = sc.batchSize * sc.gradAccum;
   ctx.emit({ event: 'stage-start', stage: stage.id, totalSteps: total });
@@ -108,9 +114,9 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   const trainable = new Map<string, tf.Variable>();
   const modules = trainableModules(stage.kind);
   if (stage.kind === 'vision') {
-    vision = new VisionEncoder(cfg.vision, cfg.seed * 1000 + 1);
+    vision = new VisionEncoder(cfg.vision, seed * 1000 + 1);
     objective = data.visionObjective();
-    const rand = mulberry32(cfg.seed * 1000 + 7);
+    const rand = mulberry32(seed * 1000 + 7);
     const din = objective.head === 'token' ? cfg.vision.dim : numPatches(cfg.vision) * cfg.vision.dim;
     const V = objective.outDim;
     head = tf.tidy(() => ({
@@ -123,9 +129,9 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     trainable.set('head.b', head.b);
   } else {
     vision = buildVision(ctx, stage.id);
-    student = buildModel(ctx, stage.model!, stage.init, stage.id, stage.model === 'teacher' ? 2 : 3);
+    student = buildModel(ctx, stage.model!, stage.init, stage.id, seed * 1000 + (stage.model === 'teacher' ? 2 : 3));
     for (const n of student.params.names(modules.map((m) => m + '.'))) trainable.set(n, student.params.get(n));
-    if (stage.teacher) teacher = buildModel(ctx, 'teacher', stage.teacher, stage.id, 2);
+    if (stage.teacher) teacher = buildModel(ctx, 'teacher', stage.teacher, stage.id, cfg.teacher.seed * 1000 + 2);
   }
   if (resume) {
     if (stage.kind === 'vision') {
@@ -145,8 +151,8 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   const setKind = stage.kind === 'lm' ? 'text' : stage.kind === 'sft' || stage.kind === 'dft' ? 'instructions' : 'captions';
   const set: EncodedSample[] = data.encoded(setKind);
   if (!set.length) throw new Error(`stage ${stage.id}: the ${setKind} data set is empty`);
-  const sampler = new Sampler(set.length, cfg.seed * 7919 + hash(stage.id));
-  const teacherSource = teacher ? openTeacherSource(ctx, stage, teacher, vision, set) : null;
+  const sampler = new Sampler(set.length, seed * 7919 + hash(stage.id));
+  const teacherSource = teacher ? openTeacherSource(ctx, stage, teacher, vision, set, sampler.take(0, total * perStep)) : null;
 
   // ---- eval helpers -----------------------------------------------------------------------
   const evalsQa = stage.kind === 'sft' || stage.kind === 'dft';
@@ -297,14 +303,18 @@ async function startPool(ctx: RunContext, stage: StagePlan, vision: VisionEncode
 }
 
 /**
- * The teacher of a DPT/DFT stage: replayed from the teacher-output cache (built on first use,
- * recorded in status.json) when `distill.teacherCache` is `exact`, else run online.
+ * The teacher of a DPT/DFT stage: replayed from the teacher-output cache (built on first use for
+ * the samples the stage draws, recorded in status.json) when `distill.teacherCache` is `exact`,
+ * else run online.
  */
-function openTeacherSource(ctx: RunContext, stage: StagePlan, teacher: Mllm, vision: VisionEncoder, set: EncodedSample[]): TeacherSource {
+function openTeacherSource(ctx: RunContext, stage: StagePlan, teacher: Mllm, vision: VisionEncoder, set: EncodedSample[], draws: number[]): TeacherSource {
   if (ctx.cfg.distill.teacherCache === 'off') return new OnlineTeacher(teacher);
   const ckpts = [findCheckpoint(ctx, stage.teacher!, stage.id), visionCheckpoint(ctx.cfg) ? findCheckpoint(ctx, visionCheckpoint(ctx.cfg)!, stage.id) : null];
-  const key = teacherCacheKey(ckpts, set);
-  const cached = CachedTeacher.openOrBuild(defaultCacheDir(), key, set, teacher, vision, ctx.data.np, ctx.data.patchDim, ctx.data.tokenizer.padId, ctx.log);
+  // Only the samples the stage draws (ascending data-set index).
+  const ids = [...new Set(draws)].sort((a, b) => a - b);
+  const sub = ids.map((i) => set[i]);
+  const key = teacherCacheKey(ckpts, sub);
+  const cached = CachedTeacher.openOrBuild(defaultCacheDir(), key, sub, ids, teacher, vision, ctx.data.np, ctx.data.patchDim, ctx.data.tokenizer.padId, ctx.log);
   ctx.log(`stage ${stage.id}: teacher outputs from the cache ${cached.dir} (key ${key})`);
   ctx.writer.updateStatus({ teacherCache: { ...ctx.writer.status?.teacherCache, [stage.id]: { key, path: cached.dir } } });
   return cached;

@@ -1,12 +1,14 @@
 /**
  * Teacher-output cache (exact mode): the frozen teacher's logits at the rows the distillation
  * losses read (each sample's response positions, then its Np visual positions), computed once for
- * a (teacher, vision encoder, encoded data set) and replayed by every DPT/DFT run, seed and
- * ablation that has the same key, instead of running the teacher every step.
+ * a (teacher, vision encoder, the samples a stage draws) and replayed by every DPT/DFT run and
+ * ablation that has the same key, instead of running the teacher every step. Only the samples
+ * the stage will draw are computed (its sampler is deterministic): a 400-step stage of batch 16
+ * reads 6400 of the world's 90 000 instructions.
  *
  * Layout of one entry `<cacheDir>/teacher-outputs/<key>/`: `rows.f32` (float32, sample after
  * sample, each sample's rows of V logits) and `index.json` (format version, key, V, Np, and per
- * sample its row offset, response-row count and whether it has an image). The key is a SHA-256 of
+ * sample its data-set index, row offset, response-row count and whether it has an image). The key is a SHA-256 of
  * the format version, the bytes of the teacher and vision checkpoints and every token, label flag,
  * image slot and image pixel of the set, so a change to any of them is a different entry, never a
  * silent reuse. An entry is built in `<key>.partial/` (resumable: an interrupted build continues
@@ -19,14 +21,14 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { isProcessAlive } from '../../common/runReader';
+import { releaseLock, sleepMs, takeLock } from '../io/lockFile';
 import { buildBatch, disposeBatch, responseRows, type Batch, type EncodedSample } from '../models/batch';
 import type { Mllm } from '../models/mllm';
 import type { VisionEncoder } from '../models/vision';
 import type { TeacherOutputs, TeacherSource } from './step';
 
 /** Bump when the layout or the meaning of the stored rows changes. */
-export const TEACHER_CACHE_VERSION = 1;
+export const TEACHER_CACHE_VERSION = 2;
 /** Samples per teacher forward while building (also the resume granularity). */
 const BUILD_CHUNK = 32;
 
@@ -41,6 +43,8 @@ interface CacheIndex {
   key: string;
   vocab: number;
   np: number;
+  /** Index in the stage's data set of each stored sample (the batches name samples by it). */
+  sampleIds: number[];
   /** Row offset of each sample (in rows of V floats). */
   offsets: number[];
   /** Response rows of each sample. */
@@ -72,20 +76,26 @@ export function teacherCacheKey(checkpoints: (string | null)[], set: EncodedSamp
 
 /** The teacher's outputs replayed from a cache entry. */
 export class CachedTeacher implements TeacherSource {
-  private constructor(private readonly fd: number, private readonly index: CacheIndex, readonly dir: string) {}
+  /** Data-set index → position in the entry. */
+  private readonly pos: Map<number, number>;
+
+  private constructor(private readonly fd: number, private readonly index: CacheIndex, readonly dir: string) {
+    this.pos = new Map(index.sampleIds.map((id, k) => [id, k]));
+  }
 
   /**
    * Opens the entry of `key` under `cacheDir`, building it first when missing or invalid.
-   * @param set the encoded data set (sample i of a batch is set[indices[i]])
+   * @param set the samples the stage draws (its key is computed over them)
+   * @param sampleIds their indices in the stage's data set (a batch names its samples by them)
    * @param teacher the frozen teacher, used only to build
    */
-  static openOrBuild(cacheDir: string, key: string, set: EncodedSample[], teacher: Mllm, vision: VisionEncoder, np: number, patchDim: number, padId: number, log: (m: string) => void): CachedTeacher {
+  static openOrBuild(cacheDir: string, key: string, set: EncodedSample[], sampleIds: number[], teacher: Mllm, vision: VisionEncoder, np: number, patchDim: number, padId: number, log: (m: string) => void): CachedTeacher {
     const root = join(cacheDir, 'teacher-outputs');
     mkdirSync(root, { recursive: true });
     const dir = join(root, key);
     const lock = join(root, `${key}.lock`);
     for (;;) {
-      const ok = CachedTeacher.tryOpen(dir, key, set, teacher.vocab, np);
+      const ok = CachedTeacher.tryOpen(dir, key, sampleIds, teacher.vocab, np);
       if (ok) return ok;
       if (existsSync(dir)) {
         log(`teacher-output cache ${dir} is incomplete or corrupt: rebuilding it`);
@@ -93,9 +103,9 @@ export class CachedTeacher implements TeacherSource {
       }
       if (takeLock(lock)) {
         try {
-          build(dir, key, set, teacher, vision, np, patchDim, padId, log);
+          build(dir, key, set, sampleIds, teacher, vision, np, patchDim, padId, log);
         } finally {
-          rmSync(lock, { force: true });
+          releaseLock(lock);
         }
         continue;
       }
@@ -110,7 +120,7 @@ export class CachedTeacher implements TeacherSource {
     return new CachedTeacher(openSync(join(dir, 'rows.f32'), 'r'), index, dir);
   }
 
-  private static tryOpen(dir: string, key: string, set: EncodedSample[], vocab: number, np: number): CachedTeacher | undefined {
+  private static tryOpen(dir: string, key: string, sampleIds: number[], vocab: number, np: number): CachedTeacher | undefined {
     const file = join(dir, 'rows.f32');
     let index: CacheIndex;
     try {
@@ -118,7 +128,8 @@ export class CachedTeacher implements TeacherSource {
     } catch {
       return undefined;
     }
-    if (index.version !== TEACHER_CACHE_VERSION || index.key !== key || index.vocab !== vocab || index.np !== np || index.offsets?.length !== set.length) return undefined;
+    if (index.version !== TEACHER_CACHE_VERSION || index.key !== key || index.vocab !== vocab || index.np !== np || index.offsets?.length !== sampleIds.length) return undefined;
+    if (index.sampleIds?.length !== sampleIds.length || index.sampleIds.some((id, k) => id !== sampleIds[k])) return undefined;
     if (!existsSync(file) || statSync(file).size !== index.totalRows * vocab * 4) return undefined;
     return new CachedTeacher(openSync(file, 'r'), index, dir);
   }
@@ -130,7 +141,9 @@ export class CachedTeacher implements TeacherSource {
     const vis = new Float32Array(batch.Bi * np * V);
     let r = 0;
     let k = 0;
-    for (const i of indices) {
+    for (const id of indices) {
+      const i = this.pos.get(id);
+      if (i === undefined) throw new Error(`teacher-output cache ${this.dir} holds no outputs for sample ${id} (it stores the samples its stage draws): rebuild it by deleting the folder`);
       const nt = this.index.nt[i];
       const img = this.index.image[i];
       const rows = new Float32Array((nt + img * np) * V);
@@ -148,24 +161,7 @@ export class CachedTeacher implements TeacherSource {
   }
 }
 
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Creates the lock file (holding our pid); takes over a lock whose writer is dead. */
-function takeLock(lock: string): boolean {
-  try {
-    writeFileSync(lock, String(process.pid), { flag: 'wx' });
-    return true;
-  } catch {
-    const pid = Number(readFileSync(lock, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) return false;
-    rmSync(lock, { force: true });
-    return takeLock(lock);
-  }
-}
-
-function build(dir: string, key: string, set: EncodedSample[], teacher: Mllm, vision: VisionEncoder, np: number, patchDim: number, padId: number, log: (m: string) => void): void {
+function build(dir: string, key: string, set: EncodedSample[], sampleIds: number[], teacher: Mllm, vision: VisionEncoder, np: number, patchDim: number, padId: number, log: (m: string) => void): void {
   const V = teacher.vocab;
   const nt = set.map(responseRows);
   const image = set.map((s) => (s.visualStart >= 0 ? 1 : 0));
@@ -222,7 +218,7 @@ function build(dir: string, key: string, set: EncodedSample[], teacher: Mllm, vi
   } finally {
     closeSync(fd);
   }
-  const index: CacheIndex = { version: TEACHER_CACHE_VERSION, key, vocab: V, np, offsets, nt, image, totalRows };
+  const index: CacheIndex = { version: TEACHER_CACHE_VERSION, key, vocab: V, np, sampleIds, offsets, nt, image, totalRows };
   writeFileSync(join(partial, 'index.json'), JSON.stringify(index));
   rmSync(progressFile, { force: true });
   renameSync(partial, dir);

@@ -1,9 +1,10 @@
 /**
  * The stage plan of an experiment: which stages run in which order, which checkpoint each one
- * starts from, and where the teacher comes from. Pure logic (no tensors), unit-tested.
+ * starts from, and where the teacher comes from. Pure logic (no tensors), shared by the trainer and
+ * the host (which derives its stage pickers from the experiment's own plan), unit-tested.
  */
-import type { ExperimentConfig } from '../config/types';
-import type { StageKind } from '../../common/runFormat';
+import type { ExperimentConfig, StageConfig } from '../trainer/config/types';
+import type { StageKind } from './runFormat';
 
 export interface StagePlan {
   id: string;
@@ -30,10 +31,10 @@ export function fullPlan(cfg: ExperimentConfig): StagePlan[] {
   const teacherFinal = p.teacher.length ? `teacher-${p.teacher[p.teacher.length - 1]}` : null;
   if (p.pretrain) {
     out.push({ id: 'vision/vision', track: 'vision', kind: 'vision', model: null, init: null, teacher: null, output: 'vision-vision', endsTrack: false });
-    out.push({ id: 'teacher/lm', track: 'teacher', kind: 'lm', model: 'teacher', init: null, teacher: null, output: 'teacher-lm', endsTrack: false });
+    if (cfg.teacher.lmPretrain) out.push({ id: 'teacher/lm', track: 'teacher', kind: 'lm', model: 'teacher', init: null, teacher: null, output: 'teacher-lm', endsTrack: false });
   }
   const track = (name: 'teacher' | 'baseline' | 'kd', kinds: StageKind[]) => {
-    let prev: string | null = p.pretrain ? (name === 'teacher' ? 'teacher-lm' : 'student-lm') : null;
+    let prev: string | null = !p.pretrain ? null : name !== 'teacher' ? 'student-lm' : cfg.teacher.lmPretrain ? 'teacher-lm' : null;
     kinds.forEach((kind, i) => {
       const id = `${name}/${kind}`;
       out.push({
@@ -53,17 +54,20 @@ export function fullPlan(cfg: ExperimentConfig): StagePlan[] {
   return out;
 }
 
+/** `--stages` name of the teacher side: vision pre-training and the whole teacher track (what the teacher store holds). */
+export const TEACHER_SIDE = 'teacher-side';
+
 /**
  * Selects stages by a comma-separated spec of stage ids (`kd/dft`), track names (`teacher`,
- * `baseline`, `kd`, `pretrain`) or `all`. Unknown names are an error listing the valid ones.
+ * `baseline`, `kd`, `pretrain`, `teacher-side`) or `all`. Unknown names are an error listing the valid ones.
  */
 export function selectStages(plan: StagePlan[], spec: string | undefined): StagePlan[] {
   if (!spec || spec === 'all') return plan;
   const wanted = new Set<string>();
   for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const matches = plan.filter((s) => s.id === raw || s.track === raw || (raw === 'pretrain' && (s.kind === 'lm' || s.kind === 'vision')));
+    const matches = plan.filter((s) => s.id === raw || s.track === raw || (raw === 'pretrain' && (s.kind === 'lm' || s.kind === 'vision')) || (raw === TEACHER_SIDE && isTeacherSide(s)));
     if (!matches.length) {
-      throw new Error(`--stages: unknown stage '${raw}'; expected 'all', a track (teacher, baseline, kd, pretrain) or one of: ${plan.map((s) => s.id).join(', ')}`);
+      throw new Error(`--stages: unknown stage '${raw}'; expected 'all', a track (teacher, baseline, kd, pretrain, ${TEACHER_SIDE}) or one of: ${plan.map((s) => s.id).join(', ')}`);
     }
     matches.forEach((m) => wanted.add(m.id));
   }
@@ -84,4 +88,25 @@ export function trainableModules(kind: StageKind): ('projector' | 'lm' | 'vision
     case 'sft': case 'dft': return ['projector', 'lm'];
     default: throw new Error(`unknown stage kind '${String(kind)}'`);
   }
+}
+
+/** Whether a stage belongs to the teacher side (vision encoder + teacher), which the teacher store caches. */
+export function isTeacherSide(stage: Pick<StagePlan, 'track'>): boolean {
+  return stage.track === 'vision' || stage.track === 'teacher';
+}
+
+/** Hyper-parameters of a stage: the teacher track's own (teacher.stages) or the shared ones of its kind. */
+export function stageConfig(cfg: ExperimentConfig, stage: Pick<StagePlan, 'track' | 'kind'>): StageConfig {
+  if (stage.track === 'teacher' && (stage.kind === 'pt' || stage.kind === 'sft')) return cfg.teacher.stages[stage.kind];
+  return cfg.stages[stage.kind];
+}
+
+/** Seed of a stage's initialisation and data order: teacher.seed on the teacher side, else the experiment seed. */
+export function stageSeed(cfg: ExperimentConfig, stage: Pick<StagePlan, 'track'>): number {
+  return isTeacherSide(stage) ? cfg.teacher.seed : cfg.seed;
+}
+
+/** Total optimizer steps of some stages. */
+export function totalSteps(cfg: ExperimentConfig, stages: Pick<StagePlan, 'track' | 'kind'>[]): number {
+  return stages.reduce((s, st) => s + stageConfig(cfg, st).steps, 0);
 }
