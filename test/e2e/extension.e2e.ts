@@ -271,7 +271,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     runs.first = dir;
     const st = readStatus(dir);
     assert.equal(st.state, 'completed');
-    assert.equal(st.completedStages.length, 10);
+    assert.equal(st.completedStages.length, 9, `completed: ${st.completedStages}`); // the default plan: no teacher/lm (teacher.lmPretrain off)
     const finishedText = await finished.first().innerText();
     assert.match(finishedText, new RegExp(`Full pipeline \\(${st.runId}\\) finished`));
     assert.match(finishedText, /kd \d+\.\d%/, 'the notification names the kd accuracy');
