@@ -15,7 +15,7 @@ import { presetConfig } from '../src/trainer/config';
 import { generateWorld, KdTokenizer } from '../src/trainer/data';
 import { Mllm } from '../src/trainer/models/mllm';
 import { VisionEncoder } from '../src/trainer/models/vision';
-import { saveCheckpoint } from '../src/trainer/train/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../src/trainer/train/checkpoint';
 import { cleanupTmp, explain, readJson, readJsonlStrict, runCli, runDirs, tmpDir, writeExperiment } from './helpers/cli';
 
 let dataDir: string;
@@ -184,6 +184,33 @@ test('eval: a truncated or foreign checkpoint is a clear error naming the file (
 });
 
 // ------------------------------------------------------------------------------ non-finite loss
+
+test('diverging update with a finite loss (vision lr 1e6, a checkpoint every step): no non-finite checkpoint is written, the last finite one is kept and named', async () => {
+  const { dir, file } = experiment({ preset: 'tiny', data: { worldDir }, stages: { vision: { optimizer: { lr: 1e6 }, checkpointEvery: 1, steps: 10 } } });
+  const r = await runCli(['run', file, '--json', '--backend', 'wasm', '--stages', 'vision/vision']);
+  assert.equal(r.code, 1, explain(r));
+  const [runDir] = runDirs(dir);
+  const st = readJson<RunStatus>(path.join(runDir, 'status.json'));
+  assert.equal(st.state, 'failed');
+  const resume = path.join(runDir, 'checkpoints', 'resume.safetensors');
+  const m = /non-finite weights at stage vision\/vision step (\d+): '([^']+)' holds (\d+) of \d+ non-finite values/.exec(st.error ?? '');
+  if (m) {
+    // The guard fired: the checkpoint of that step was refused; the one before it (if any) is finite and named.
+    const kept = /resume\.safetensors, vision\/vision step (\d+)\) is kept/.exec(st.error!);
+    if (kept) {
+      assert.equal(Number(kept[1]), Number(m[1]) - 1);
+      assert.equal(loadCheckpoint(resume).meta.step, Number(kept[1]));
+    } else assert.match(st.error!, /no resumable checkpoint of vision\/vision was written before/);
+  } else {
+    // Else the loss check caught it first; either way no checkpoint may hold a non-finite value.
+    assert.match(st.error ?? '', /non-finite loss at stage vision\/vision/);
+  }
+  if (fs.existsSync(resume)) {
+    const ck = loadCheckpoint(resume);
+    for (const [n, t] of Object.entries(ck.tensors)) assert.ok(Array.from(t.data as Float32Array).every(Number.isFinite), `${n} in resume.safetensors is finite`);
+  }
+  assert.ok(m, `the update guard should fire before the loss check at lr 1e6: ${st.error}`);
+});
 
 test('non-finite loss (lr 1e30): run fails (exit 1) naming stage, step and term; metrics so far intact', async () => {
   const { dir, file } = experiment({ preset: 'tiny', data: { worldDir }, stages: { vision: { optimizer: { lr: 1e30 } } } });

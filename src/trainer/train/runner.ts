@@ -181,10 +181,14 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   const modelTensors = () => (stage.kind === 'vision'
     ? { ...vision.params.export('vision.'), 'head.w': exportVar(head!.w), 'head.b': exportVar(head!.b) }
     : { ...vision.params.export('vision.'), ...student!.params.export() });
+  // The step of the newest finite resumable checkpoint of this stage (named when the weights go bad).
+  let lastGood: number | undefined = resume?.meta.step;
   const saveResume = (step: number) => {
     const opt = optimizer.export();
     const tensors: Record<string, TensorData> = { ...modelTensors() };
     for (const [n, t] of Object.entries(opt.tensors)) tensors[`optim.${n}`] = t;
+    assertFinite(tensors, stage.id, step, lastGood);
+    lastGood = step;
     const path = writer.checkpointPath('resume');
     saveCheckpoint(path, tensors, { kind: 'resume', stage: stage.id, step, optimizerT: opt.t, cursor: step * perStep, completedStages: [...ctx.completed], track: stage.track, config: cfg, experimentFile: ctx.experimentFile });
     ctx.emit({ event: 'checkpoint', stage: stage.id, step, path });
@@ -263,6 +267,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     if (evalsQa) runEval(step);
     const out = writer.checkpointPath(stage.output);
     const tensors = stage.kind === 'vision' ? vision.params.export('vision.') : modelTensors();
+    assertFinite({ ...tensors, ...Object.fromEntries(Object.entries(optimizer.export().tensors).map(([n, t]) => [`optim.${n}`, t])) }, stage.id, step, lastGood);
     saveCheckpoint(out, tensors, { kind: 'final', stage: stage.id, step, track: stage.track, config: cfg, experimentFile: ctx.experimentFile });
     ctx.emit({ event: 'stage-done', stage: stage.id, step, checkpoint: out });
     ctx.log(`stage ${stage.id} done: ${out}`);
@@ -340,6 +345,24 @@ function testEval(ctx: RunContext, stage: StagePlan, model: Mllm, vision: Vision
   const prev = ctx.writer.status?.accuracy ?? {};
   ctx.writer.updateStatus({ accuracy: { ...prev, [stage.track]: r.accuracy } });
   ctx.log(`test ${stage.track}: accuracy ${(r.accuracy * 100).toFixed(1)}% on ${r.n} questions ${JSON.stringify(Object.fromEntries(Object.entries(r.byType).map(([k, v]) => [k, +(v * 100).toFixed(1)])))}`);
+}
+
+/**
+ * Refuses to write a checkpoint holding a non-finite weight or optimizer moment: the update of
+ * the last step blew up although its loss was finite. The newest finite checkpoint stays in place.
+ */
+function assertFinite(tensors: Record<string, TensorData>, stage: string, step: number, lastGood: number | undefined): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    const d = t.data as Float32Array;
+    let bad = 0;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) bad++;
+    if (bad) {
+      const kept = lastGood !== undefined
+        ? `the last finite checkpoint (resume.safetensors, ${stage} step ${lastGood}) is kept: resume continues from it`
+        : `no resumable checkpoint of ${stage} was written before`;
+      throw new Error(`non-finite weights at stage ${stage} step ${step}: '${name}' holds ${bad} of ${d.length} non-finite values (the update diverged; the loss was still finite). The checkpoint was not written; ${kept}. Lower the learning rate (stages.*.optimizer.lr) or clip harder (clipNorm).`);
+    }
+  }
 }
 
 function exportVar(v: tf.Variable) {
