@@ -162,12 +162,20 @@ test('SIGKILL mid-stage: status stays running with a dead pid (reported failed),
 
   await resumeAndCheck(runC, { stage: 'kd/dft', step: m.step });
   const after = readJsonlStrict<MetricsLine>(path.join(runC, 'metrics.jsonl'));
-  // The killed process's lines stay; the resumed process appends steps m+1..10 (m+1..j again).
-  assert.deepEqual(after.slice(0, lines.length), lines);
-  const resumed = after.slice(lines.length);
+  // The killed process's lines up to the checkpoint stay; those after it (m+1..j) are written
+  // again by the resumed process, so each (stage, step) appears once, equal to the uninterrupted run.
+  const upTo = lines.filter((x) => x.stage !== 'kd/dft' || x.step <= m.step);
+  assert.deepEqual(after.slice(0, upTo.length), upTo);
+  const resumed = after.slice(upTo.length);
   const fromA = metricsA.filter((x) => x.stage === 'kd/dft' && x.step > m.step);
   assert.deepEqual(resumed.map(key), fromA.map(key));
   resumed.forEach((x, i) => assertSameStep(x, fromA[i]));
+  const keys = after.map((x) => `${x.stage}@${x.step}`);
+  assert.equal(new Set(keys).size, keys.length, 'no duplicate (stage, step) metric lines after resume');
+  for (const f of ['eval.jsonl', 'samples.jsonl']) {
+    const rows = readJsonlStrict<{ stage: string; step: number; id?: string; split?: string }>(path.join(runC, f)).map((x) => `${x.stage}@${x.step}@${x.split ?? ''}@${x.id ?? ''}`);
+    assert.equal(new Set(rows).size, rows.length, `no duplicate lines in ${f} after resume`);
+  }
   assertSameFinalWeights(runC);
 });
 

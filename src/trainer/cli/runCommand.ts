@@ -122,6 +122,11 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
       const ck = loadCheckpoint(rp);
       if (!completed.includes(ck.meta.stage)) resume = ck;
     }
+    // The lines the killed/stopped process wrote after its last checkpoint are written again by
+    // this one: drop them, so every (stage, step) appears once.
+    const dropped = writer.dropSupersededLines((l) => l.stage === undefined || completed.includes(l.stage)
+      || (resume !== undefined && l.stage === resume.meta.stage && (l.step ?? 0) <= resume.meta.step));
+    if (Object.keys(dropped).length) out.log(`resume: removed the lines the interrupted process wrote after its last checkpoint (${Object.entries(dropped).map(([f, n]) => `${f}: ${n}`).join(', ')})`);
     writer.writeStatus({ ...resuming.status, state: 'running', pid: process.pid, backend: backend.name, updatedAt: now, error: undefined, endedAt: undefined });
     out.log(`resuming run ${runId} at ${resume ? `${resume.meta.stage} step ${resume.meta.step}` : `the stage after ${completed[completed.length - 1] ?? '(none)'}`}`);
   } else {

@@ -124,6 +124,41 @@ export class RunWriter {
     appendLine(this.file(RUN_FILES.samples), line);
   }
 
+  /**
+   * On resume: removes from metrics.jsonl, eval.jsonl and samples.jsonl the lines the resumed
+   * process will write again (those `keep` rejects: steps after the resume checkpoint, stages
+   * that had not finished), so no (stage, step) appears twice. Each file is replaced atomically;
+   * lines that do not parse are kept, except a trailing partial line (a write cut by a crash).
+   * @returns lines removed per file name
+   */
+  dropSupersededLines(keep: (line: { stage?: string; step?: number }) => boolean): Record<string, number> {
+    const removed: Record<string, number> = {};
+    for (const name of [RUN_FILES.metrics, RUN_FILES.eval, RUN_FILES.samples]) {
+      const f = this.file(name);
+      let text: string;
+      try {
+        text = fs.readFileSync(f, 'utf8');
+      } catch {
+        continue;
+      }
+      const lines = text.split('\n');
+      const partial = lines.pop() ?? '';
+      const kept = lines.filter((l) => {
+        try {
+          return keep(JSON.parse(l) as { stage?: string; step?: number });
+        } catch {
+          return true;
+        }
+      });
+      const n = lines.length - kept.length + (partial ? 1 : 0);
+      if (n) {
+        writeFileAtomic(f, kept.map((l) => l + '\n').join(''));
+        removed[name] = n;
+      }
+    }
+    return removed;
+  }
+
   /** Append `message` to train.log, each of its lines prefixed with an ISO timestamp. */
   log(message: string): void {
     const ts = new Date().toISOString();
