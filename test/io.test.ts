@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { appendLine, writeFileAtomic } from '../src/trainer/io/atomic';
+import { appendLine, removeStaleTemps, writeFileAtomic } from '../src/trainer/io/atomic';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors, SafetensorsError } from '../src/trainer/io/safetensors';
 import { createRunDir, RunWriter } from '../src/trainer/io/runDir';
 import { effectiveState, isProcessAlive, JsonlTail, listRuns, readJsonl, readStatus, CRASHED_MESSAGE } from '../src/common/runReader';
@@ -262,6 +262,18 @@ test('writeFileAtomic replaces content and leaves no temp files; failure leaves 
   assert.throws(() => writeFileAtomic(blocker, 'data'));
   assert.deepEqual(fs.readdirSync(dir).sort(), ['blocked', 'status.json']);
   assert.equal(fs.readFileSync(f, 'utf8'), '{"a":2}');
+});
+
+test('removeStaleTemps: temp files and world temp folders of dead writers go, a live writer\'s and other files stay', () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kd-stale-'));
+  const dead = 999999999;
+  for (const n of [`status.json.tmp-${dead}-a1b2c3d4`, `status.json.tmp-${process.pid}-a1b2c3d4`, 'status.json', 'notes.tmp', `.world.tmp-${dead}-1733000000000`]) {
+    if (n.startsWith('.world')) fs.mkdirSync(path.join(d, n)); else fs.writeFileSync(path.join(d, n), 'x');
+  }
+  const removed = removeStaleTemps(d, isProcessAlive).map((p) => path.basename(p)).sort();
+  assert.deepEqual(removed, [`.world.tmp-${dead}-1733000000000`, `status.json.tmp-${dead}-a1b2c3d4`]);
+  assert.deepEqual(fs.readdirSync(d).sort(), ['notes.tmp', 'status.json', `status.json.tmp-${process.pid}-a1b2c3d4`].sort());
+  fs.rmSync(d, { recursive: true, force: true });
 });
 
 test('appendLine keeps earlier lines byte for byte', () => {

@@ -4,7 +4,7 @@
  * Exit codes: 0 completed, 130 stopped by a signal, 1 failed, 2 bad input (nothing written).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { RunState, RunStatus } from '../../common/runFormat';
 import { loadExperimentFile } from '../config/loadFile';
@@ -13,7 +13,8 @@ import type { BackendName, ExperimentConfig } from '../config/types';
 import { initBackend } from '../backend';
 import { createRunDir, RunWriter } from '../io/runDir';
 import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
-import { loadData } from '../train/data';
+import { loadData, resolveDataPath } from '../train/data';
+import { removeStaleTemps } from '../io/atomic';
 import { fullPlan, selectStages, totalSteps, type StagePlan } from '../../common/stagePlan';
 import { runStages, type RunContext } from '../train/runner';
 import { provisionTeacherSide, usesTeacherStore } from '../teacher/provision';
@@ -113,6 +114,10 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
   const { runId, dir } = resuming ? { runId: resuming.status.runId, dir: resuming.dir } : createRunDir(dirname(p.experimentFile));
   const writer = new RunWriter(dir);
   const out = makeOutput(json, (m) => writer.log(m));
+  // Temp files of writers killed mid-write (this run folder's, its checkpoints', the world's parent).
+  const worldParent = p.cfg.data.source === 'world' ? dirname(resolveDataPath(p.experimentFile, p.cfg.data.worldDir)) : undefined;
+  const stale = [dir, join(dir, 'checkpoints'), ...(worldParent ? [worldParent] : [])].flatMap((d) => removeStaleTemps(d, isProcessAlive));
+  if (stale.length) out.log(`removed ${stale.length} temp file(s) left by killed writers: ${stale.join(', ')}`);
   const now = new Date().toISOString();
   let resume: LoadedCheckpoint | undefined;
   const completed = resuming ? [...resuming.status.completedStages] : [];

@@ -116,3 +116,26 @@ export function appendLine(file: string, obj: unknown, opts: AppendOptions = {})
   if (json === undefined) throw new Error(`appendLine(${file}): value is not JSON-serialisable (got ${typeof obj})`);
   appendText(file, json + '\n', opts);
 }
+
+/**
+ * Removes the temp files `writeFileAtomic` left in `dir` (`<name>.tmp-<pid>-<hex>`) and the temp
+ * folders of world generation (`.<name>.tmp-<pid>-<n>`, `.<name>.old-<pid>-<n>`) whose writer
+ * is dead (killed mid-write). Files of live processes are left alone.
+ * @returns the paths removed
+ */
+export function removeStaleTemps(dir: string, isAlive: (pid: number) => boolean): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    const m = /\.tmp-(\d+)-[0-9a-f]+$/.exec(n) ?? /^\..+\.(?:tmp|old)-(\d+)-\d+$/.exec(n);
+    if (!m || isAlive(Number(m[1]))) continue;
+    fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    removed.push(path.join(dir, n));
+  }
+  return removed;
+}
