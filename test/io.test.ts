@@ -276,6 +276,14 @@ test('removeStaleTemps: temp files and world temp folders of dead writers go, a 
   fs.rmSync(d, { recursive: true, force: true });
 });
 
+test('a full disk is an error naming the file (appendLine to /dev/full: ENOSPC)', { skip: !fs.existsSync('/dev/full') }, () => {
+  assert.throws(() => appendLine('/dev/full', { step: 1 }), (e: NodeJS.ErrnoException) => {
+    assert.equal(e.code, 'ENOSPC');
+    assert.match(e.message, /^disk full \(ENOSPC\) while writing \/dev\/full: free space/);
+    return true;
+  });
+});
+
 test('appendLine keeps earlier lines byte for byte', () => {
   const dir = tmpDir();
   const f = path.join(dir, 'metrics.jsonl');

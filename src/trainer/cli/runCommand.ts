@@ -165,7 +165,9 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
     out.close();
     return state === 'stopped' ? 130 : 0;
   } catch (e) {
-    const message = (e as Error).message;
+    const code = (e as NodeJS.ErrnoException).code;
+    const st = writer.status;
+    const message = (e as Error).message + (code === 'ENOSPC' || code === 'EDQUOT' ? ` (stage ${st?.stage ?? 'none'}, step ${st?.step ?? 0})` : '');
     writer.updateStatus({ state: 'failed', error: message, endedAt: new Date().toISOString() });
     writer.log(`FAILED: ${(e as Error).stack ?? message}`);
     out.emit({ event: 'error', message, runDir: dir });

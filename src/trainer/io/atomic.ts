@@ -18,10 +18,18 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Write all of `buf` at the fd's current position (loops on short writes). */
-function writeAll(fd: number, buf: Uint8Array): void {
+/** Write all of `buf` at the fd's current position (loops on short writes); a full disk is an error naming `file`. */
+function writeAll(fd: number, buf: Uint8Array, file: string): void {
   let off = 0;
-  while (off < buf.byteLength) off += fs.writeSync(fd, buf, off, buf.byteLength - off);
+  try {
+    while (off < buf.byteLength) off += fs.writeSync(fd, buf, off, buf.byteLength - off);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+    const err = new Error(`disk full (${code}) while writing ${file}: free space on that disk, then resume the run (earlier files are intact)`) as NodeJS.ErrnoException;
+    err.code = code;
+    throw err;
+  }
 }
 
 /** fsync a directory so a rename inside it survives a power loss. Best effort (not possible on Windows). */
@@ -63,7 +71,7 @@ export function writeFileAtomic(file: string, data: AtomicData): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'wx');
-    for (const c of chunks) writeAll(fd, c);
+    for (const c of chunks) writeAll(fd, c, file);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
@@ -99,7 +107,7 @@ export function appendText(file: string, text: string, opts: AppendOptions = {})
   const buf = Buffer.from(text, 'utf8');
   const fd = fs.openSync(file, 'a');
   try {
-    writeAll(fd, buf);
+    writeAll(fd, buf, file);
     if (opts.fsync !== false) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
