@@ -75,6 +75,8 @@ export interface RunStatus {
   from?: string;
   /** Teacher-output cache entries read by the distillation stages, by stage id (key and folder). */
   teacherCache?: Record<StageId, { key: string; path: string }>;
+  /** Divergence warnings raised so far (train/divergence.ts), oldest first. */
+  warnings?: { stage: StageId; step: number; kind: string; message: string }[];
   /** The stored teacher side (vision encoder + teacher) the run used: reused from the store, or trained by this run and stored. */
   teacherStore?: TeacherStoreUse;
 }
@@ -108,6 +110,10 @@ export interface MetricsLine {
   samplesPerSec: number;
   /** Tensors alive after the step (leak watch). */
   numTensors?: number;
+  /** Global L2 norm of the trained parameters after the step. */
+  weightNorm?: number;
+  /** Divergence warnings raised since the previous metrics line (their kinds; messages in status.json and train.log). */
+  warnings?: string[];
 }
 
 /** One line of eval.jsonl. */

@@ -31,6 +31,8 @@ export interface ActiveTraining {
   globalTotalSteps: number;
   etaSeconds?: number;
   lastError?: string;
+  /** A divergence warning was already shown as a notification. */
+  warned?: boolean;
   /** Last lines of stderr (for failure messages). */
   stderrTail: string[];
 }
@@ -158,8 +160,14 @@ export class TrainerManager implements vscode.Disposable {
         this.deps.log.info(`${tag()} eval ${e.model} ${e.split} at ${e.stage} step ${e.step}: ${(e.accuracy * 100).toFixed(1)}% (n=${e.n})`);
         break;
       case 'log':
-        if (e.level === 'warn') this.deps.log.warn(`${tag()} ${e.message}`);
-        else this.deps.log.info(`${tag()} ${e.message}`);
+        if (e.level === 'warn') {
+          this.deps.log.warn(`${tag()} ${e.message}`);
+          // One notification per run for the first divergence warning; the rest go to the log and the tree.
+          if (e.message.startsWith('divergence:') && !t.warned) {
+            t.warned = true;
+            void vscode.window.showWarningMessage(`LLaVA-KD ${tag()}: ${e.message}`, 'Show Log').then((p) => p && this.deps.log.show(true));
+          }
+        } else this.deps.log.info(`${tag()} ${e.message}`);
         break;
       case 'error':
         t.lastError = e.message;

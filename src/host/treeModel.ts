@@ -66,11 +66,12 @@ export function runDescription(s: RunStatus): string {
   const where = s.stage ? `${s.stage} ${s.step}/${s.totalSteps}` : '';
   const pct = `${percent(s.globalStep, s.globalTotalSteps)}%`;
   const acc = formatAccuracyRecord(s.accuracy);
+  const warn = s.warnings?.length ? `⚠ ${s.warnings.length} divergence warning${s.warnings.length === 1 ? '' : 's'}` : '';
   switch (s.state) {
     case 'running':
-      return [where || 'starting', pct, s.etaSeconds !== undefined ? `ETA ${formatDuration(s.etaSeconds)}` : ''].filter(Boolean).join(' · ');
+      return [where || 'starting', pct, s.etaSeconds !== undefined ? `ETA ${formatDuration(s.etaSeconds)}` : '', warn].filter(Boolean).join(' · ');
     case 'completed':
-      return ['completed', acc].filter(Boolean).join(' · ');
+      return ['completed', acc, warn].filter(Boolean).join(' · ');
     case 'failed':
       return [`failed${where ? ` at ${where}` : ''}`, pct].join(' · ');
     case 'stopped':
@@ -94,6 +95,7 @@ export function runTooltip(exp: ExperimentSummary, run: RunSummary): string {
   if (acc) lines.push(`Accuracy: ${mdEscape(acc)}`);
   if (s.from) lines.push(`From: ${mdEscape(s.from)}`);
   if (s.error) lines.push(`Error: ${mdEscape(s.error)}`);
+  for (const w of (s.warnings ?? []).slice(-3)) lines.push(`⚠ ${mdEscape(w.message)}`);
   lines.push(mdEscape(run.dir));
   return lines.join('\n\n');
 }

@@ -8,6 +8,8 @@ import type { TrainerEvent } from '../../common/runFormat';
 export interface Output {
   emit(e: TrainerEvent): void;
   log(message: string): void;
+  /** A warning: the log as well, at level `warn` (the extension shows it). */
+  warn(message: string): void;
   close(): void;
 }
 
@@ -16,6 +18,7 @@ export function makeOutput(json: boolean, logFile?: (m: string) => void): Output
     return {
       emit: (e) => process.stdout.write(JSON.stringify(e) + '\n'),
       log: (m) => { logFile?.(m); process.stdout.write(JSON.stringify({ event: 'log', level: 'info', message: m }) + '\n'); },
+      warn: (m) => { logFile?.(`warning: ${m}`); process.stdout.write(JSON.stringify({ event: 'log', level: 'warn', message: m }) + '\n'); },
       close: () => undefined,
     };
   }
@@ -43,6 +46,9 @@ export function makeOutput(json: boolean, logFile?: (m: string) => void): Output
       logFile?.(m);
       // Clear the bar's line; it redraws itself on the next update.
       process.stderr.write((bar ? '\r\x1b[K' : '') + m + '\n');
+    },
+    warn(m) {
+      this.log(`warning: ${m}`);
     },
     close: stopBar,
   };

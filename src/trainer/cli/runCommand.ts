@@ -155,7 +155,7 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   try {
-    const ctx: RunContext = { cfg: p.cfg, experimentFile: p.experimentFile, data, writer, stages: p.plan, fromDirs: p.fromDirs, emit: out.emit, log: out.log, stop, completed, resume };
+    const ctx: RunContext = { cfg: p.cfg, experimentFile: p.experimentFile, data, writer, stages: p.plan, fromDirs: p.fromDirs, emit: out.emit, log: out.log, warn: out.warn, stop, completed, resume };
     let state: RunState = 'completed';
     if (usesTeacherStore(p.cfg, p.plan) && !writer.status?.teacherStore) state = await provisionTeacherSide(ctx, (only) => runStages(ctx, only), p.store);
     if (state === 'completed') state = await runStages(ctx);

@@ -164,6 +164,8 @@ export interface ExperimentConfig {
   name: string;
   seed: number;
   backend: BackendName;
+  /** What a detected divergence (vanishing/exploding updates, loss spikes, weight growth) does: a warning, or also stop the run. */
+  onDivergence: 'warn' | 'stop';
   /** Threads one run trains MLLM stages on (data parallel, wasm/cpu backends); 0 = auto. */
   workers: number;
   data: DataConfig;

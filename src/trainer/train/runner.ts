@@ -23,6 +23,7 @@ import { stageConfig, stageSeed, totalSteps, trainableModules, visionCheckpoint,
 import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, type TeacherSource } from './step';
 import { CachedTeacher, defaultCacheDir, teacherCacheKey } from './teacherCache';
 import { probeVision } from './visionProbe';
+import { DivergenceMonitor } from './divergence';
 import { pooledStep, resolveWorkers, StepPool } from './stepPool';
 import type { VisionObjective } from './visionObjective';
 
@@ -36,6 +37,8 @@ export interface RunContext {
   fromDirs: string[];
   emit: (e: TrainerEvent) => void;
   log: (m: string) => void;
+  /** A warning (defaults to log). */
+  warn?: (m: string) => void;
   stop: { requested: boolean };
   /** Stages already done (resume) and the in-stage resume checkpoint, if any. */
   completed: string[];
@@ -201,6 +204,8 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   if (teacher) for (const k of ['res', 'vis', 'rel'] as const) if (weights[k] !== 0) activeWeights[k] = weights[k];
   const times: number[] = [];
   const names = [...trainable.keys()];
+  const monitor = new DivergenceMonitor(stage.id, globalNorm(trainable));
+  let pendingWarnings: string[] = [];
   let pool: StepPool | null = null;
   try {
     pool = stage.kind === 'vision' ? null : await startPool(ctx, stage, vision, student!, teacher, teacherSource, names, weights);
@@ -244,7 +249,15 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
       const dt = (performance.now() - t0) / 1000;
       times.push(dt);
       if (times.length > 20) times.shift();
-      if (step % sc.logEvery === 0 || step === 1 || step === total) {
+      const logged = step % sc.logEvery === 0 || step === 1 || step === total;
+      const weightNorm = logged ? globalNorm(trainable) : undefined;
+      for (const w of monitor.observe(step, sums.total!, gradNorm, lr, weightNorm)) {
+        (ctx.warn ?? ctx.log)(w.message);
+        pendingWarnings.push(w.kind);
+        writer.updateStatus({ warnings: [...(writer.status?.warnings ?? []), { stage: w.stage, step: w.step, kind: w.kind, message: w.message }] });
+        if (cfg.onDivergence === 'stop') throw new Error(`${w.message} (onDivergence is "stop"; the last checkpoint is kept: lower the learning rate and resume)`);
+      }
+      if (logged) {
         const avg = times.reduce((a, b) => a + b, 0) / times.length;
         const remainingThisStage = (total - step) * avg;
         const loss = { total: sums.total! } as MetricsLine['loss'];
@@ -254,7 +267,8 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
           loss[k] = sums[k];
           weighted[k] = sums[k]! * activeWeights[k]!;
         }
-        const line: MetricsLine = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, lr, loss, weighted, weights: activeWeights, gradNorm, samplesPerSec: perStep / avg, numTensors: tf.memory().numTensors - cachedTensorCount() };
+        const line: MetricsLine = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, lr, loss, weighted, weights: activeWeights, gradNorm, weightNorm, samplesPerSec: perStep / avg, numTensors: tf.memory().numTensors - cachedTensorCount(), ...(pendingWarnings.length ? { warnings: pendingWarnings } : {}) };
+        pendingWarnings = [];
         writer.appendMetrics(line);
         const etaSeconds = Math.round(remainingThisStage + (globalTotal - globalBase - total) * avg);
         writer.updateStatus({ step, globalStep: globalBase + step, etaSeconds });
@@ -363,6 +377,11 @@ function assertFinite(tensors: Record<string, TensorData>, stage: string, step: 
       throw new Error(`non-finite weights at stage ${stage} step ${step}: '${name}' holds ${bad} of ${d.length} non-finite values (the update diverged; the loss was still finite). The checkpoint was not written; ${kept}. Lower the learning rate (stages.*.optimizer.lr) or clip harder (clipNorm).`);
     }
   }
+}
+
+/** Global L2 norm of some variables. */
+function globalNorm(vars: Map<string, tf.Variable>): number {
+  return tf.tidy(() => Math.sqrt(tf.addN([...vars.values()].map((v) => tf.sum(tf.square(v)))).dataSync()[0]));
 }
 
 function exportVar(v: tf.Variable) {
