@@ -534,6 +534,30 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await screenshot(page, 'samples-missing-image');
   });
 
+  it('9. Stored teacher: a run that trained and stored it and one that reused it show it in the tree', { timeout: 120_000 }, async () => {
+    const file = writeWorkspaceFile(ws, 'exp-store/kd-experiment.json', JSON.stringify({ preset: 'tiny', name: 'exp-store', teacher: { cache: 'reuse' } }, null, 2) + '\n');
+    const cache = makeTempDir('kd-store');
+    const cli = () => {
+      const r = spawnSync(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'run', file, '--stages', 'teacher-side,student/lm,kd/dpt', '--backend', 'wasm'], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, LLAVA_KD_CACHE_DIR: cache } });
+      assert.equal(r.status, 0, r.stderr.slice(-2000));
+    };
+    cli();
+    cli();
+    const dirs = fs.readdirSync(path.join(ws, 'exp-store', 'runs')).sort().map((d) => path.join(ws, 'exp-store', 'runs', d));
+    const [trained, reused] = dirs.map(readStatus);
+    assert.equal(trained.teacherStore?.source, 'trained');
+    assert.equal(reused.teacherStore?.source, 'cache');
+    const key8 = reused.teacherStore!.key.slice(0, 8);
+    await collapseTree(page);
+    await expandTreeItem(page, 'exp-store, ');
+    await expandTreeItem(page, `${reused.runId}, completed`);
+    await waitTreeItem(page, `teacher ${key8}, reused from the teacher store`);
+    await waitTreeItem(page, 'vision/vision, done · from the teacher store');
+    await screenshot(page, 'tree-teacher');
+    await expandTreeItem(page, `${trained.runId}, completed`);
+    await waitTreeItem(page, `teacher ${key8}, trained by this run, stored`);
+  });
+
   it('7. Invalid kd-experiment.json: errors in Problems at the right lines', { timeout: 60_000 }, async () => {
     await openFile(page, 'exp-a/kd-experiment.json');
     const text = '{\n  "preset": "tiny",\n  "name": "exp-a",\n  "bogusKey": 1,\n  "seed": "seven"\n}\n';
