@@ -70,6 +70,15 @@ export async function runCommand(args: RunArgs): Promise<number> {
   return execute(prepared, args.json, null);
 }
 
+/**
+ * The resolved config of a run folder's config.json, which also holds the record of the stored
+ * teacher the run used (`teacherStore`, not a config field). Throws on unreadable or invalid files.
+ */
+export function loadRunConfig(configFile: string): ExperimentConfig {
+  const { teacherStore: _used, ...saved } = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  return resolveConfig(saved, configFile);
+}
+
 export async function resumeCommand(runDir: string, json: boolean, backend?: BackendName): Promise<number> {
   const dir = resolve(runDir);
   const statusFile = resolve(dir, 'status.json');
@@ -81,9 +90,7 @@ export async function resumeCommand(runDir: string, json: boolean, backend?: Bac
     status = JSON.parse(readFileSync(statusFile, 'utf8')) as RunStatus;
     if (status.state === 'completed') throw new Error(`${dir}: run already completed; nothing to resume`);
     if (status.state === 'running' && isProcessAlive(status.pid) && status.pid !== process.pid) throw new Error(`${dir}: run is still running (pid ${status.pid})`);
-    // config.json is the resolved config plus the record of the stored teacher it used (not a config field).
-    const { teacherStore: _used, ...saved } = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-    const cfg = resolveConfig(saved, configFile);
+    const cfg = loadRunConfig(configFile);
     if (backend) cfg.backend = backend;
     const all = fullPlan(cfg);
     const plan = status.stages.map((id) => {

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXPERIMENT_FILE, type RunStatus } from '../../common/runFormat';
-import { isPresetName, PRESET_NAMES, resolveConfig } from '../config';
+import { isPresetName, PRESET_NAMES } from '../config';
 import { loadExperimentFile } from '../config/loadFile';
 import type { BackendName } from '../config/types';
 import { fullPlan, isTeacherSide } from '../../common/stagePlan';
@@ -15,7 +15,7 @@ import { defaultCacheDir } from '../train/teacherCache';
 import { RunWriter } from '../io/runDir';
 import { publishFromRun, runTeacherKey } from '../teacher/provision';
 import { manifestTestAccuracy, TeacherStore, type ListedEntry } from '../teacher/store';
-import { InputError, runCommand } from './runCommand';
+import { InputError, loadRunConfig, runCommand } from './runCommand';
 
 const storeOf = (dir?: string) => (dir ? new TeacherStore(resolve(dir)) : new TeacherStore());
 
@@ -88,8 +88,7 @@ export function teacherAddCommand(runDir: string, o: { store?: string }): number
   let cfg;
   try {
     status = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as RunStatus;
-    const { teacherStore: _u, ...saved } = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    cfg = resolveConfig(saved, join(dir, 'config.json'));
+    cfg = loadRunConfig(join(dir, 'config.json'));
   } catch (e) {
     throw new InputError(`${dir}: not a run folder with a readable status.json and config.json (${(e as Error).message})`);
   }

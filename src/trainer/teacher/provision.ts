@@ -111,7 +111,15 @@ export function publishFromRun(ctx: Pick<RunContext, 'cfg' | 'experimentFile' | 
       files[n] = join(tmp, `${n}.safetensors`);
       saveCanonicalCheckpoint(files[n], ck.tensors, { kind: 'final', stage: ck.meta.stage, step: ck.meta.step, track: ck.meta.track, config: canonicalConfig(ctx.cfg, key), teacherStore: key });
     }
-    const entry = publishCanonical(ctx, key, store, how, evals, files, [...sideIds]);
+    const entry = store.publish({
+      key,
+      name: ctx.cfg.name,
+      createdAt: new Date().toISOString(),
+      recipe: teacherRecipe(ctx.cfg),
+      dataFingerprint: dataFingerprint(ctx.cfg, ctx.experimentFile),
+      evals,
+      trainedWith: { backend: how.backend, workers: resolveWorkers(ctx.cfg.workers), seconds: Math.round(how.seconds), node: process.version, runId: how.runId, stages: [...sideIds] },
+    }, files);
     for (const c of entry.manifest.checkpoints) copyFileSync(join(entry.dir, `${c.name}.safetensors`), ctx.writer.checkpointPath(c.name));
     return entry;
   } finally {
@@ -121,18 +129,6 @@ export function publishFromRun(ctx: Pick<RunContext, 'cfg' | 'experimentFile' | 
 
 /** How a stored teacher was trained (recorded in its manifest). */
 export interface TrainedHow { seconds: number; backend: string; runId?: string }
-
-function publishCanonical(ctx: Pick<RunContext, 'cfg' | 'experimentFile'>, key: string, store: TeacherStore, how: TrainedHow, evals: EvalLine[], files: Record<string, string>, stages: string[]): TeacherEntry {
-  return store.publish({
-    key,
-    name: ctx.cfg.name,
-    createdAt: new Date().toISOString(),
-    recipe: teacherRecipe(ctx.cfg),
-    dataFingerprint: dataFingerprint(ctx.cfg, ctx.experimentFile),
-    evals,
-    trainedWith: { backend: how.backend, workers: resolveWorkers(ctx.cfg.workers), seconds: Math.round(how.seconds), node: process.version, runId: how.runId, stages },
-  }, files);
-}
 
 /** Copies a stored teacher side into the run: checkpoints, eval lines (marked), completed stages, records. */
 function installEntry(ctx: RunContext, side: StagePlan[], e: TeacherEntry): void {
