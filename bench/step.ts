@@ -17,7 +17,7 @@ import type { BackendName } from '../src/trainer/config/types';
 import { initBackend } from '../src/trainer/backend';
 import { buildBatch, disposeBatch, type Batch, type EncodedSample } from '../src/trainer/models/batch';
 import { Mllm } from '../src/trainer/models/mllm';
-import { cachedTensorCount } from '../src/trainer/models/qwen2';
+import { cachedTensorCount } from '../src/trainer/nn/attention';
 import { featureBlocks, VisionEncoder } from '../src/trainer/models/vision';
 import { Sampler } from '../src/trainer/data/encode';
 import { AdamW } from '../src/trainer/train/adamw';

@@ -1,11 +1,15 @@
-// Fused scaled-dot-product attention, forward and backward, in AssemblyScript with 128-bit SIMD.
-// Compiled by `npm run build:kernels` (scripts/build-kernels.mjs) into
-// src/trainer/nn/attentionWasm.generated.ts; used by src/trainer/nn/attention.ts on the wasm
-// backend, whose batched matMul takes a scalar path for [B, H, L, dh] operands.
+// Fused multi-head scaled-dot-product attention (forward and backward) and rotary embeddings, in
+// AssemblyScript with 128-bit SIMD. Compiled by `npm run build:kernels` (scripts/build-kernels.mjs)
+// into src/trainer/nn/attentionWasm.generated.ts; used by src/trainer/nn/attention.ts on the wasm
+// backend, whose batched matMul takes a scalar path for per-head operands and whose slices,
+// concats and transposes cost more than the attention itself at our sizes.
 //
-// Layout: q, k, v, o, dout, dq, dk, dv are [BH, L, dh] row-major f32; p is [BH, L, L] (the
-// softmax probabilities, zero above the diagonal when causal); scratch holds L f32. Every pointer
-// is a byte offset into this module's memory, which the caller fills and reads.
+// Layout: the operands are rows of a [B, L, ·] tensor, the H heads side by side on the last axis
+// as the projections produce them: head h of position i of sample b is the dh floats at
+// ((b·L + i)·ld + h·dh). q, k, v (and dq, dk, dv) share the row stride ld (a packed [B, L, 3·H·dh]
+// qkv has ld = 3·H·dh and k, v at offsets H·dh, 2·H·dh); o and dout have the stride ldo. p is
+// [B·H, L, L] (the softmax probabilities, zero above the diagonal when causal); scratch holds L
+// f32. Every pointer is a byte offset into this module's memory, which the caller fills and reads.
 
 @inline function dot(a: usize, b: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
@@ -30,69 +34,151 @@
   }
 }
 
-/** o = softmax(scale · q kᵀ [+ causal mask]) v per head; p keeps the probabilities. */
-export function attentionForward(q: usize, k: usize, v: usize, o: usize, p: usize, bh: i32, L: i32, dh: i32, scale: f32, causal: i32): void {
-  const row = <usize>dh << 2;
-  for (let h = 0; h < bh; h++) {
-    const base = <usize>h * <usize>L * row;
-    const pbase = p + <usize>h * <usize>L * (<usize>L << 2);
-    for (let i = 0; i < L; i++) {
-      const qi = q + base + <usize>i * row;
-      const prow = pbase + <usize>i * (<usize>L << 2);
-      const jmax = causal ? i + 1 : L;
-      let m: f32 = -Infinity;
-      for (let j = 0; j < jmax; j++) {
-        const s = dot(qi, k + base + <usize>j * row, dh) * scale;
-        store<f32>(prow + (<usize>j << 2), s);
-        if (s > m) m = s;
+/** Byte address of head h of position i of sample b. */
+@inline function rowAt(base: usize, b: i32, i: i32, h: i32, L: i32, ld: i32, dh: i32): usize {
+  return base + ((<usize>(b * L + i) * <usize>ld + <usize>(h * dh)) << 2);
+}
+
+// exp on four lanes (Cephes expf: range reduction by ln 2, degree-5 polynomial; within 2 ulp of
+// Mathf.exp on [-87, 0], exactly 0 below -87, the only range softmax feeds it after the max shift).
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+
+@inline function exp4(x: v128): v128 {
+  const under = f32x4.lt(x, f32x4.splat(-87));
+  const xc = f32x4.max(x, f32x4.splat(-87));
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, r), r), r), f32x4.splat(1));
+  // 2^n through the exponent bits.
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(y, pow2), under);
+}
+
+/** One lane of exp4 (the row tails). */
+@inline function exp1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+/** o = softmax(scale · q kᵀ [+ causal mask]) v per sample and head; p keeps the probabilities. */
+export function attentionForward(q: usize, k: usize, v: usize, ld: i32, o: usize, ldo: i32, p: usize, B: i32, H: i32, L: i32, dh: i32, scale: f32, causal: i32): void {
+  const prowBytes = <usize>L << 2;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const pbase = p + <usize>(b * H + h) * <usize>L * prowBytes;
+      for (let i = 0; i < L; i++) {
+        const qi = rowAt(q, b, i, h, L, ld, dh);
+        const prow = pbase + <usize>i * prowBytes;
+        const jmax = causal ? i + 1 : L;
+        let m: f32 = -Infinity;
+        for (let j = 0; j < jmax; j++) {
+          const s = dot(qi, rowAt(k, b, j, h, L, ld, dh), dh) * scale;
+          store<f32>(prow + (<usize>j << 2), s);
+          if (s > m) m = s;
+        }
+        const vm = f32x4.splat(m);
+        let acc = f32x4.splat(0);
+        let j = 0;
+        for (; j + 4 <= jmax; j += 4) {
+          const at = prow + (<usize>j << 2);
+          const e = exp4(f32x4.sub(v128.load(at), vm));
+          v128.store(at, e);
+          acc = f32x4.add(acc, e);
+        }
+        let sum: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+        for (; j < jmax; j++) {
+          const e = exp1(load<f32>(prow + (<usize>j << 2)) - m);
+          store<f32>(prow + (<usize>j << 2), e);
+          sum += e;
+        }
+        const inv: f32 = 1 / sum;
+        for (let t = 0; t < jmax; t++) store<f32>(prow + (<usize>t << 2), load<f32>(prow + (<usize>t << 2)) * inv);
+        for (let t = jmax; t < L; t++) store<f32>(prow + (<usize>t << 2), 0);
+        const oi = rowAt(o, b, i, h, L, ldo, dh);
+        memory.fill(oi, 0, <usize>dh << 2);
+        for (let t = 0; t < jmax; t++) axpy(oi, rowAt(v, b, t, h, L, ld, dh), load<f32>(prow + (<usize>t << 2)), dh);
       }
-      let sum: f32 = 0;
-      for (let j = 0; j < jmax; j++) {
-        const e = Mathf.exp(load<f32>(prow + (<usize>j << 2)) - m);
-        store<f32>(prow + (<usize>j << 2), e);
-        sum += e;
-      }
-      const inv: f32 = 1 / sum;
-      for (let j = 0; j < jmax; j++) store<f32>(prow + (<usize>j << 2), load<f32>(prow + (<usize>j << 2)) * inv);
-      for (let j = jmax; j < L; j++) store<f32>(prow + (<usize>j << 2), 0);
-      const oi = o + base + <usize>i * row;
-      memory.fill(oi, 0, row);
-      for (let j = 0; j < jmax; j++) axpy(oi, v + base + <usize>j * row, load<f32>(prow + (<usize>j << 2)), dh);
     }
   }
 }
 
 /**
  * Gradients of attentionForward: dV = Pᵀ dO; dP = dO Vᵀ; dS = P ⊙ (dP − rowsum(P ⊙ dP));
- * dQ = scale · dS K; dK = scale · dSᵀ Q.
+ * dQ = scale · dS K; dK = scale · dSᵀ Q. dq, dk, dv have q's layout and are written whole
+ * (the caller zeroes the regions they span).
  */
-export function attentionBackward(q: usize, k: usize, v: usize, p: usize, dout: usize, dq: usize, dk: usize, dv: usize, scratch: usize, bh: i32, L: i32, dh: i32, scale: f32, causal: i32): void {
-  const row = <usize>dh << 2;
-  const head = <usize>L * row;
-  memory.fill(dk, 0, <usize>bh * head);
-  memory.fill(dv, 0, <usize>bh * head);
-  for (let h = 0; h < bh; h++) {
-    const base = <usize>h * head;
-    const pbase = p + <usize>h * <usize>L * (<usize>L << 2);
-    for (let i = 0; i < L; i++) {
-      const doi = dout + base + <usize>i * row;
-      const qi = q + base + <usize>i * row;
-      const prow = pbase + <usize>i * (<usize>L << 2);
-      const jmax = causal ? i + 1 : L;
-      let rd: f32 = 0;
-      for (let j = 0; j < jmax; j++) {
-        const dp = dot(doi, v + base + <usize>j * row, dh);
-        store<f32>(scratch + (<usize>j << 2), dp);
-        rd += load<f32>(prow + (<usize>j << 2)) * dp;
+export function attentionBackward(q: usize, k: usize, v: usize, ld: i32, p: usize, dout: usize, ldo: i32, dq: usize, dk: usize, dv: usize, scratch: usize, B: i32, H: i32, L: i32, dh: i32, scale: f32, causal: i32): void {
+  const prowBytes = <usize>L << 2;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const pbase = p + <usize>(b * H + h) * <usize>L * prowBytes;
+      for (let i = 0; i < L; i++) {
+        const doi = rowAt(dout, b, i, h, L, ldo, dh);
+        const qi = rowAt(q, b, i, h, L, ld, dh);
+        const prow = pbase + <usize>i * prowBytes;
+        const jmax = causal ? i + 1 : L;
+        let rd: f32 = 0;
+        for (let j = 0; j < jmax; j++) {
+          const dp = dot(doi, rowAt(v, b, j, h, L, ld, dh), dh);
+          store<f32>(scratch + (<usize>j << 2), dp);
+          rd += load<f32>(prow + (<usize>j << 2)) * dp;
+        }
+        const dqi = rowAt(dq, b, i, h, L, ld, dh);
+        for (let j = 0; j < jmax; j++) {
+          const pij = load<f32>(prow + (<usize>j << 2));
+          const ds = pij * (load<f32>(scratch + (<usize>j << 2)) - rd) * scale;
+          axpy(dqi, rowAt(k, b, j, h, L, ld, dh), ds, dh);
+          axpy(rowAt(dk, b, j, h, L, ld, dh), qi, ds, dh);
+          axpy(rowAt(dv, b, j, h, L, ld, dh), doi, pij, dh);
+        }
       }
-      const dqi = dq + base + <usize>i * row;
-      memory.fill(dqi, 0, row);
-      for (let j = 0; j < jmax; j++) {
-        const pij = load<f32>(prow + (<usize>j << 2));
-        const ds = pij * (load<f32>(scratch + (<usize>j << 2)) - rd) * scale;
-        axpy(dqi, k + base + <usize>j * row, ds, dh);
-        axpy(dk + base + <usize>j * row, qi, ds, dh);
-        axpy(dv + base + <usize>j * row, doi, pij, dh);
+    }
+  }
+}
+
+/**
+ * Rotary embedding (rotate-half, as in Qwen2) of every head of x, in place: with x1, x2 the two
+ * halves of a head and c, s the tables at its position, x ← [x1·c − x2·s, x1·s + x2·c]. sign −1
+ * applies the inverse rotation (the backward pass: the rotation is orthogonal).
+ * @param cos, sin [L, dh/2] tables
+ */
+export function rope(x: usize, ld: i32, cos: usize, sin: usize, B: i32, L: i32, H: i32, dh: i32, sign: f32): void {
+  const half = dh >> 1;
+  const hb = <usize>half << 2;
+  const vsign = f32x4.splat(sign);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < L; i++) {
+      const ct = cos + <usize>i * hb;
+      const st = sin + <usize>i * hb;
+      for (let h = 0; h < H; h++) {
+        const r = rowAt(x, b, i, h, L, ld, dh);
+        let c = 0;
+        for (; c + 4 <= half; c += 4) {
+          const o = <usize>c << 2;
+          const x1 = v128.load(r + o);
+          const x2 = v128.load(r + hb + o);
+          const cs = v128.load(ct + o);
+          const sn = f32x4.mul(v128.load(st + o), vsign);
+          v128.store(r + o, f32x4.sub(f32x4.mul(x1, cs), f32x4.mul(x2, sn)));
+          v128.store(r + hb + o, f32x4.add(f32x4.mul(x1, sn), f32x4.mul(x2, cs)));
+        }
+        for (; c < half; c++) {
+          const o = <usize>c << 2;
+          const x1 = load<f32>(r + o);
+          const x2 = load<f32>(r + hb + o);
+          const cs = load<f32>(ct + o);
+          const sn = load<f32>(st + o) * sign;
+          store<f32>(r + o, x1 * cs - x2 * sn);
+          store<f32>(r + hb + o, x1 * sn + x2 * cs);
+        }
       }
     }
   }

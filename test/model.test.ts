@@ -12,10 +12,9 @@ import { presetConfig } from '../src/trainer/config';
 import type { ExperimentConfig } from '../src/trainer/config/types';
 import { buildBatch, disposeBatch, type EncodedSample } from '../src/trainer/models/batch';
 import { Mllm } from '../src/trainer/models/mllm';
-import { cachedTensorCount } from '../src/trainer/models/qwen2';
 import { VisionEncoder, numPatches, patchDim } from '../src/trainer/models/vision';
 import { bmm4, gatherRows, matMul2d } from '../src/trainer/nn/ops';
-import { attention, fusedAttentionActive } from '../src/trainer/nn/attention';
+import { cachedTensorCount, composedAttention, fusedAttentionActive, multiHeadAttention, packedAttention } from '../src/trainer/nn/attention';
 import { mulberry32 } from '../src/trainer/nn/params';
 import { AdamW, cosineLr } from '../src/trainer/train/adamw';
 import { mllmLossAndGrads, OnlineTeacher } from '../src/trainer/train/step';
@@ -150,29 +149,52 @@ test('bmm4: value and gradients equal tf.matMul on rank-4 operands', () => {
   tf.dispose([a, b, r, ga, gb, ra, rb]);
 });
 
-test('fused attention (wasm kernels): values and gradients equal tf ops with built-in gradients, causal and not', () => {
-  const ref = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, causal: boolean): tf.Tensor => {
-    const L = q.shape[2];
-    let s = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(q.shape[3]));
-    if (causal) s = tf.add(s, tf.tensor2d(Array.from({ length: L * L }, (_, x) => (x % L > Math.floor(x / L) ? -1e9 : 0)), [L, L]));
-    return tf.matMul(tf.softmax(s), v);
+test('fused attention (wasm kernels): values and gradients equal tf ops with built-in gradients; causal or not, rotary or not, packed qkv', () => {
+  /** Independent reference: per-head transposes, built-in matMul/softmax, rotary from its formula. */
+  const ref = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, H: number, causal: boolean, theta: number | null): tf.Tensor => {
+    const [B, L, d] = q.shape;
+    const dh = d / H;
+    const heads = (t: tf.Tensor) => tf.transpose(t.reshape([B, L, H, dh]), [0, 2, 1, 3]);
+    const rot = (x: tf.Tensor) => {
+      if (theta === null) return x;
+      const ang = Array.from({ length: L * dh }, (_, e) => Math.floor(e / dh) / Math.pow(theta, (2 * ((e % dh) % (dh / 2))) / dh));
+      const c = tf.tensor2d(ang.map(Math.cos), [L, dh]);
+      const s = tf.tensor2d(ang.map(Math.sin), [L, dh]);
+      const x1 = tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, dh / 2]);
+      const x2 = tf.slice(x, [0, 0, 0, dh / 2], [-1, -1, -1, dh / 2]);
+      return tf.add(tf.mul(x, c), tf.mul(tf.concat([tf.neg(x2), x1], 3), s));
+    };
+    let sc = tf.mul(tf.matMul(rot(heads(q)), rot(heads(k)), false, true), 1 / Math.sqrt(dh));
+    if (causal) sc = tf.add(sc, tf.tensor2d(Array.from({ length: L * L }, (_, x) => (x % L > Math.floor(x / L) ? -1e9 : 0)), [L, L]));
+    return tf.transpose(tf.matMul(tf.softmax(sc), heads(v)), [0, 2, 1, 3]).reshape([B, L, d]);
   };
   assert.ok(fusedAttentionActive(), 'the wasm backend uses the fused kernels');
-  for (const [B, H, L, dh, causal] of [[2, 3, 7, 8, true], [1, 2, 16, 6, false], [3, 4, 24, 32, true], [2, 1, 9, 5, false]] as const) {
-    const mk = (seed: number) => tf.tensor4d(rand(B * H * L * dh, seed), [B, H, L, dh]);
+  for (const [B, H, L, dh, causal, theta] of [[2, 3, 7, 8, true, 10000], [1, 2, 16, 6, false, null], [3, 4, 24, 32, true, 10000], [2, 1, 9, 5, false, null], [2, 2, 13, 10, true, 100]] as const) {
+    const d = H * dh;
+    const mk = (seed: number) => tf.tensor3d(rand(B * L * d, seed), [B, L, d]);
     const q = mk(1 + L);
     const k = mk(2 + L);
     const v = mk(3 + L);
     const w = mk(4 + L); // a fixed cotangent: loss = Σ w ⊙ attention(q, k, v)
-    const grads = (f: (a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D) => tf.Tensor) =>
-      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D), w)))([q, k, v]);
-    const yo = attention(q, k, v, causal);
-    const yr = ref(q, k, v, causal);
-    assert.ok(maxAbsDiff(yo.dataSync(), yr.dataSync()) < 1e-5, `value ${[B, H, L, dh, causal]}`);
-    const go = grads((a, b, c) => attention(a, b, c, causal));
-    const gr = grads((a, b, c) => ref(a, b, c, causal));
-    go.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gr[i].dataSync()) < 1e-4, `gradient ${'qkv'[i]} ${[B, H, L, dh, causal]}: ${maxAbsDiff(g.dataSync(), gr[i].dataSync())}`));
-    tf.dispose([q, k, v, w, yo, yr, ...go, ...gr]);
+    const opts = { heads: H, causal, ...(theta === null ? {} : { rope: { theta } }) };
+    const grads = (f: (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D) => tf.Tensor) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D), w)))([q, k, v]);
+    const tag = `${[B, H, L, dh, causal, theta]}`;
+    const yr = ref(q, k, v, H, causal, theta);
+    const gr = grads((a, b, c) => ref(a, b, c, H, causal, theta));
+    const candidates: [string, (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D) => tf.Tensor][] = [
+      ['fused', (a, b, c) => multiHeadAttention(a, b, c, opts)],
+      ['composed', (a, b, c) => composedAttention(a, b, c, opts)],
+    ];
+    if (theta === null) candidates.push(['packed', (a, b, c) => packedAttention(tf.concat([a, b, c], 2) as tf.Tensor3D, opts)]);
+    for (const [name, f] of candidates) {
+      const yo = f(q, k, v);
+      assert.ok(maxAbsDiff(yo.dataSync(), yr.dataSync()) < 1e-5, `${name} value ${tag}: ${maxAbsDiff(yo.dataSync(), yr.dataSync())}`);
+      const go = grads(f);
+      go.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gr[i].dataSync()) < 1e-4, `${name} gradient ${'qkv'[i]} ${tag}: ${maxAbsDiff(g.dataSync(), gr[i].dataSync())}`));
+      tf.dispose([yo, ...go]);
+    }
+    tf.dispose([q, k, v, w, yr, ...gr]);
   }
 });
 

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LmConfig } from '../config/types';
 import { ParamStore } from '../nn/params';
-import { attention, cachedMaskCount } from '../nn/attention';
+import { multiHeadAttention } from '../nn/attention';
 import { gatherRows, linear, matMul2d, rmsNorm, silu } from '../nn/ops';
 
 export function initQwen2(p: ParamStore, cfg: LmConfig, vocab: number): void {
@@ -27,41 +27,6 @@ export function initQwen2(p: ParamStore, cfg: LmConfig, vocab: number): void {
   }
   p.ones('lm.norm', [d]);
   if (!cfg.tieEmbeddings) p.dense('lm.head', d, vocab);
-}
-
-const ropeCache = new Map<string, { cos: tf.Tensor; sin: tf.Tensor }>();
-
-/** cos/sin tables [L, dh/2] for rotary embeddings (kept, not disposed: tiny and reused). */
-function ropeTables(L: number, dh: number, theta: number): { cos: tf.Tensor; sin: tf.Tensor } {
-  const key = `${L}:${dh}:${theta}`;
-  let t = ropeCache.get(key);
-  if (!t) {
-    const half = dh / 2;
-    const cos = new Float32Array(L * half);
-    const sin = new Float32Array(L * half);
-    for (let pos = 0; pos < L; pos++) {
-      for (let i = 0; i < half; i++) {
-        const a = pos / Math.pow(theta, (2 * i) / dh);
-        cos[pos * half + i] = Math.cos(a);
-        sin[pos * half + i] = Math.sin(a);
-      }
-    }
-    t = { cos: tf.keep(tf.tensor(cos, [L, half])), sin: tf.keep(tf.tensor(sin, [L, half])) };
-    ropeCache.set(key, t);
-  }
-  return t;
-}
-
-/** Rotate-half rotary embedding. @param x [B, H, L, dh] */
-function applyRope(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D {
-  const half = x.shape[3] / 2;
-  const [x1, x2] = tf.split(x, [half, half], 3);
-  return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], 3) as tf.Tensor4D;
-}
-
-/** Tensors held by the rotary and mask caches (bounded: one entry per padded length). */
-export function cachedTensorCount(): number {
-  return ropeCache.size * 2 + cachedMaskCount();
 }
 
 /** Token embeddings. @param ids int32 [N] @returns [N, d] */
@@ -96,17 +61,13 @@ export function lmHead(p: ParamStore, cfg: LmConfig, h: tf.Tensor2D): tf.Tensor2
 export function qwen2Hidden(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.Tensor2D {
   const [B, L, d] = x.shape;
   const H = cfg.heads;
-  const dh = d / H;
-  const { cos, sin } = ropeTables(L, dh, cfg.ropeTheta);
+  const rope = { theta: cfg.ropeTheta };
   let h: tf.Tensor = x;
   for (let i = 0; i < cfg.layers; i++) {
     const b = `lm.layers.${i}.`;
     const n1 = rmsNorm(h, p.get(b + 'ln1') as tf.Tensor1D, cfg.rmsEps);
-    const heads = (t: tf.Tensor) => tf.transpose(t.reshape([B, L, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
-    const q = applyRope(heads(linear(n1, p.get(b + 'attn.wq') as tf.Tensor2D, p.get(b + 'attn.bq') as tf.Tensor1D)), cos, sin);
-    const k = applyRope(heads(linear(n1, p.get(b + 'attn.wk') as tf.Tensor2D, p.get(b + 'attn.bk') as tf.Tensor1D)), cos, sin);
-    const v = heads(linear(n1, p.get(b + 'attn.wv') as tf.Tensor2D, p.get(b + 'attn.bv') as tf.Tensor1D));
-    const o = tf.transpose(attention(q, k, v, true), [0, 2, 1, 3]).reshape([B, L, d]);
+    const proj = (w: string, bias: string) => linear(n1, p.get(b + w) as tf.Tensor2D, p.get(b + bias) as tf.Tensor1D) as tf.Tensor3D;
+    const o = multiHeadAttention(proj('attn.wq', 'attn.bq'), proj('attn.wk', 'attn.bk'), proj('attn.wv', 'attn.bv'), { heads: H, causal: true, rope });
     h = tf.add(h, linear(o, p.get(b + 'attn.wo') as tf.Tensor2D));
     const n2 = rmsNorm(h, p.get(b + 'ln2') as tf.Tensor1D, cfg.rmsEps);
     const gate = silu(linear(n2, p.get(b + 'mlp.gate') as tf.Tensor2D));

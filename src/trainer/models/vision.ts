@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { VisionConfig } from '../config/types';
 import { ParamStore } from '../nn/params';
 import { featureBlockIndex } from '../config/semantic';
-import { attention } from '../nn/attention';
+import { packedAttention } from '../nn/attention';
 import { gelu, layerNorm, linear } from '../nn/ops';
 
 export function numPatches(cfg: VisionConfig): number {
@@ -53,18 +53,14 @@ export class VisionEncoder {
    */
   forward(patches: tf.Tensor3D, blocks = featureBlocks(this.cfg)): tf.Tensor3D {
     const p = this.params;
-    const [B, Np] = patches.shape;
     const d = this.cfg.dim;
     const H = this.cfg.heads;
-    const dh = d / H;
     let x = tf.add(linear(tf.sub(patches, 0.5), p.get('patch.w') as tf.Tensor2D, p.get('patch.b') as tf.Tensor1D), p.get('pos'));
     for (let i = 0; i < blocks; i++) {
       const b = `blocks.${i}.`;
       const h = layerNorm(x, p.get(b + 'ln1.g') as tf.Tensor1D, p.get(b + 'ln1.b') as tf.Tensor1D);
-      const qkv = linear(h, p.get(b + 'attn.wqkv') as tf.Tensor2D, p.get(b + 'attn.bqkv') as tf.Tensor1D);
-      const heads = (t: tf.Tensor) => tf.transpose(t.reshape([B, Np, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
-      const [q, k, v] = tf.split(qkv, 3, -1).map(heads);
-      const o = tf.transpose(attention(q, k, v, false), [0, 2, 1, 3]).reshape([B, Np, d]);
+      const qkv = linear(h, p.get(b + 'attn.wqkv') as tf.Tensor2D, p.get(b + 'attn.bqkv') as tf.Tensor1D) as tf.Tensor3D;
+      const o = packedAttention(qkv, { heads: H, causal: false });
       x = tf.add(x, linear(o, p.get(b + 'attn.wo') as tf.Tensor2D, p.get(b + 'attn.bo') as tf.Tensor1D));
       const h2 = layerNorm(x, p.get(b + 'ln2.g') as tf.Tensor1D, p.get(b + 'ln2.b') as tf.Tensor1D);
       const m = linear(gelu(linear(h2, p.get(b + 'mlp.w1') as tf.Tensor2D, p.get(b + 'mlp.b1') as tf.Tensor1D)), p.get(b + 'mlp.w2') as tf.Tensor2D, p.get(b + 'mlp.b2') as tf.Tensor1D);

@@ -11,7 +11,7 @@ import type { LossTerm, MetricsLine, RunState, RunStatus, TrainerEvent } from '.
 import { RunWriter } from '../io/runDir';
 import { buildBatch, disposeBatch, type EncodedSample } from '../models/batch';
 import { Mllm } from '../models/mllm';
-import { cachedTensorCount } from '../models/qwen2';
+import { cachedTensorCount } from '../nn/attention';
 import { VisionEncoder, numPatches } from '../models/vision';
 import { mulberry32, randomNormal, type TensorData } from '../nn/params';
 import { Sampler } from '../data/encode';
