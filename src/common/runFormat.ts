@@ -75,6 +75,8 @@ export interface RunStatus {
   from?: string;
   /** Teacher-output cache entries read by the distillation stages, by stage id (key and folder). */
   teacherCache?: Record<StageId, { key: string; path: string }>;
+  /** Training threads of each stage started so far (config `workers`; auto is resolved per stage from its step's work). */
+  threads?: Record<StageId, number>;
   /** Divergence warnings raised so far (train/divergence.ts), oldest first. */
   warnings?: { stage: StageId; step: number; kind: string; message: string }[];
   /** The stored teacher side (vision encoder + teacher) the run used: reused from the store, or trained by this run and stored. */

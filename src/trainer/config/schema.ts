@@ -303,7 +303,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
       default: 'warn',
       description: 'What a divergence without NaN does: gradient norm 0 for 5 steps (vanishing updates), a gradient norm 1000× or a loss 10× the median of the last 20 steps, or weights grown 100× since the stage began. (NaN/Inf losses and weights always fail the run.)',
     },
-    workers: int(0, 'Threads one run trains on (data parallel: each micro-batch is split into this many contiguous shards, one per thread with its own wasm backend; gradients added in a fixed order, so results are deterministic for a given count). 0 = auto: one per core, at most 2. Applies to the LM and MLLM stages on the wasm and cpu backends (native TensorFlow uses its own threads). Results differ in the last float bits between counts; resume with the same count is exact.', { min: 0, max: 16 }),
+    workers: int(0, 'Threads one run trains on (data parallel: each micro-batch is split into this many contiguous shards, one per thread with its own wasm backend; gradients added in a fixed order, so results are deterministic for a given count). 0 = auto, per stage: one per core (at most 2) when the stage\'s step is at least 0.5 GFLOP (estimated from the model sizes, batch size and maxLength), else one thread, since smaller steps are dominated by per-op costs every thread pays in full (status.json records each stage\'s count). Applies to the LM and MLLM stages on the wasm and cpu backends (native TensorFlow uses its own threads). Results differ in the last float bits between counts; resume with the same count is exact.', { min: 0, max: 16 }),
     data: {
       type: 'object',
       description: 'Training and evaluation data.',

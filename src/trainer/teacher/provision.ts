@@ -10,7 +10,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadCheckpoint, saveCanonicalCheckpoint } from '../train/checkpoint';
 import { join } from 'node:path';
-import type { EvalLine, RunState, TeacherStoreUse } from '../../common/runFormat';
+import type { EvalLine, RunState, RunStatus, TeacherStoreUse } from '../../common/runFormat';
 import { readJsonl } from '../../common/runReader';
 import type { ExperimentConfig } from '../config/types';
 import { fullPlan, isTeacherSide, visionCheckpoint, type StagePlan } from '../../common/stagePlan';
@@ -18,7 +18,6 @@ import type { RunContext } from '../train/runner';
 import { teacherKey, teacherRecipe } from './recipe';
 import { manifestTestAccuracy, TeacherStore, type TeacherEntry } from './store';
 import { dataFingerprint } from '../data/fingerprint';
-import { resolveWorkers } from '../train/stepPool';
 import * as tf from '@tensorflow/tfjs';
 
 /** Checkpoints of the teacher side that later stages read: the vision encoder (if pre-trained) and the teacher's final one. */
@@ -118,13 +117,25 @@ export function publishFromRun(ctx: Pick<RunContext, 'cfg' | 'experimentFile' | 
       recipe: teacherRecipe(ctx.cfg),
       dataFingerprint: dataFingerprint(ctx.cfg, ctx.experimentFile),
       evals,
-      trainedWith: { backend: how.backend, workers: resolveWorkers(ctx.cfg.workers), seconds: Math.round(how.seconds), node: process.version, runId: how.runId, stages: [...sideIds] },
+      trainedWith: { backend: how.backend, workers: teacherWorkers(ctx), seconds: Math.round(how.seconds), node: process.version, runId: how.runId, stages: [...sideIds] },
     }, files);
     for (const c of entry.manifest.checkpoints) copyFileSync(join(entry.dir, `${c.name}.safetensors`), ctx.writer.checkpointPath(c.name));
     return entry;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Most threads a teacher-side stage of the run trained on (status.json; runs before it was recorded: the configured count). */
+function teacherWorkers(ctx: Pick<RunContext, 'cfg' | 'writer' | 'stages'>): number {
+  let threads = ctx.writer.status?.threads;
+  if (!threads) {
+    try {
+      threads = (JSON.parse(readFileSync(ctx.writer.file('status.json'), 'utf8')) as RunStatus).threads;
+    } catch { /* no status yet: the configured count */ }
+  }
+  const side = ctx.stages.filter(isTeacherSide).map((s) => threads?.[s.id]).filter((n): n is number => n !== undefined);
+  return side.length ? Math.max(...side) : Math.max(1, ctx.cfg.workers);
 }
 
 /** How a stored teacher was trained (recorded in its manifest). */

@@ -4,6 +4,7 @@
  * stops gracefully (resumable) when asked. Owns the run folder's status.json.
  */
 import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentConfig, LossWeights } from '../config/types';
@@ -24,7 +25,8 @@ import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, t
 import { CachedTeacher, defaultCacheDir, teacherCacheKey } from './teacherCache';
 import { probeVision } from './visionProbe';
 import { DivergenceMonitor } from './divergence';
-import { pooledStep, resolveWorkers, StepPool } from './stepPool';
+import { pooledStep, StepPool } from './stepPool';
+import { resolveWorkers, stageStepGflop } from './stepCost';
 import type { VisionObjective } from './visionObjective';
 
 export interface RunContext {
@@ -209,6 +211,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   let pool: StepPool | null = null;
   try {
     pool = stage.kind === 'vision' ? null : await startPool(ctx, stage, vision, student!, teacher, teacherSource, names, weights);
+    writer.updateStatus({ threads: { ...writer.status?.threads, [stage.id]: (pool?.size ?? 0) + 1 } });
     while (step < total) {
       if (ctx.stop.requested) { saveResume(step); return 'stopped'; }
       const t0 = performance.now();
@@ -304,9 +307,14 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
  * one thread. They start from the main thread's current weights (fresh or resumed).
  */
 async function startPool(ctx: RunContext, stage: StagePlan, vision: VisionEncoder, student: Mllm, teacher: Mllm | null, source: TeacherSource | null, names: string[], weights: LossWeights): Promise<StepPool | null> {
-  const n = resolveWorkers(ctx.cfg.workers);
   const backend = tf.getBackend();
-  if (n < 2 || (backend !== 'wasm' && backend !== 'cpu')) return null;
+  if (backend !== 'wasm' && backend !== 'cpu') return null;
+  const online = !!teacher && !(source instanceof CachedTeacher);
+  const { n, reason } = resolveWorkers(ctx.cfg.workers, availableParallelism(), stageStepGflop(ctx.cfg, stage, ctx.data.tokenizer.vocabSize, online));
+  if (n < 2) {
+    ctx.log(`stage ${stage.id}: 1 training thread (${reason})`);
+    return null;
+  }
   const spec = (m: Mllm) => ({ cfg: m.cfg, dVision: m.dVision, vocab: m.vocab, params: m.params.export() });
   const t0 = Date.now();
   const pool = await StepPool.start(n - 1, {
@@ -317,7 +325,7 @@ async function startPool(ctx: RunContext, stage: StagePlan, vision: VisionEncode
     trainable: names, weights, distill: ctx.cfg.distill,
     np: ctx.data.np, patchDim: ctx.data.patchDim, padId: ctx.data.tokenizer.padId,
   });
-  ctx.log(`stage ${stage.id}: ${n} training threads (data parallel; ${n - 1} helper${n > 2 ? 's' : ''} started in ${Date.now() - t0} ms)`);
+  ctx.log(`stage ${stage.id}: ${n} training threads (${reason}; data parallel, ${n - 1} helper${n > 2 ? 's' : ''} started in ${Date.now() - t0} ms)`);
   return pool;
 }
 

@@ -9,17 +9,11 @@
  * Node only (worker_threads).
  */
 import * as tf from '@tensorflow/tfjs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DistillConfig, LossWeights, ModelConfig, VisionConfig } from '../config/types';
 import { responseRows, type EncodedSample } from '../models/batch';
 import type { TensorData } from '../nn/params';
-
-/** Worker count of a config value: 0 = auto (one per core, at most 2: the batch halves stay large enough). */
-export function resolveWorkers(n: number): number {
-  return n > 0 ? n : Math.max(1, Math.min(2, availableParallelism()));
-}
 
 export interface ModelSpec {
   cfg: ModelConfig;

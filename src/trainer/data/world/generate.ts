@@ -237,7 +237,8 @@ const jsonArray = (rs: unknown[]): string => (rs.length === 0 ? '[]\n' : `[\n${r
 function encodePng(rgb: Uint8Array, size: number): Buffer {
   const png = new PNG({ width: size, height: size, colorType: 2, inputColorType: 2, inputHasAlpha: false });
   png.data = Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength);
-  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  // One filter (Paeth) instead of pngjs' per-row trial of all five: about the same size, a third faster.
+  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, filterType: 4 });
 }
 
 /** Reads `world-meta.json` of `dir`, or null when absent or unreadable. */
