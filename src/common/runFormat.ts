@@ -74,7 +74,7 @@ export interface RunStatus {
   /** Run this one was resumed from or took its starting checkpoints from (`--from`). */
   from?: string;
   /** Teacher-output cache entries read by the distillation stages, by stage id (key and folder). */
-  teacherCache?: Record<StageId, { key: string; path: string }>;
+  teacherCache?: Record<StageId, { key: string; path: string; mode?: 'exact' | 'fp16' | 'topk'; k?: number; stats?: { rows: number; maxAbsError?: number; maxRelError?: number; meanTailMass?: number; maxTailMass?: number } }>;
   /** Training threads of each stage started so far (config `workers`; auto is resolved per stage from its step's work). */
   threads?: Record<StageId, number>;
   /** Divergence warnings raised so far (train/divergence.ts), oldest first. */

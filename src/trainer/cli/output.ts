@@ -25,6 +25,11 @@ export function makeOutput(json: boolean, logFile?: (m: string) => void): Output
   const tty = process.stderr.isTTY;
   let bar: SingleBar | null = null;
   const stopBar = () => { bar?.stop(); bar = null; };
+  const log = (m: string): void => {
+    logFile?.(m);
+    // Clear the bar's line; it redraws itself on the next update.
+    process.stderr.write((bar ? '\r\x1b[K' : '') + m + '\n');
+  };
   return {
     emit(e) {
       if (e.event === 'stage-start' && tty) {
@@ -42,14 +47,9 @@ export function makeOutput(json: boolean, logFile?: (m: string) => void): Output
         process.stderr.write(`error: ${e.message}\n`);
       }
     },
-    log(m) {
-      logFile?.(m);
-      // Clear the bar's line; it redraws itself on the next update.
-      process.stderr.write((bar ? '\r\x1b[K' : '') + m + '\n');
-    },
-    warn(m) {
-      this.log(`warning: ${m}`);
-    },
+    log,
+    // Not `this.log`: the run context passes these functions on detached.
+    warn: (m) => log(`warning: ${m}`),
     close: stopBar,
   };
 }

@@ -384,14 +384,18 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
         skewLambda: num(0.1, 'λ of the skewed KL divergences (mixing weight of the first distribution).', { min: 0, exclusiveMax: 1 }),
         teacherCache: {
           type: 'enum',
-          values: ['exact', 'off'],
+          values: ['exact', 'fp16', 'topk', 'off'],
           valueDescriptions: {
             exact: 'The frozen teacher\'s fp32 logits at the rows the losses read (response and visual positions) are computed once per teacher checkpoint, vision checkpoint and encoded data set, stored in the cache folder ($LLAVA_KD_CACHE_DIR, default ~/.cache/llava-kd) and replayed by every run with the same key; the same losses as the online teacher.',
+            fp16: 'As exact, the logits stored as half floats: half the size; the rounding error is measured when the entry is built (index.json, the log) and the losses move by about 1e-3 relative.',
+            topk: 'As exact, storing per row only the teacherCacheTopK largest logits and the log-sum-exp of the others (the tail\'s mass spread evenly over its tokens when replayed), plus each image\'s exact teacher relation matrix for RDist: for large vocabularies. L_res and L_vis then compare the student with that approximated teacher (exact when k = V); the mass left outside the top k is measured at build.',
             off: 'The teacher runs a forward pass on every batch (nothing written to the cache folder).',
           },
           default: 'exact',
-          description: 'Where DPT and DFT get the teacher\'s outputs: `exact` = a teacher-output cache built once and shared by runs, seeds and ablations with the same teacher and data; `off` = the teacher online every step.',
+          description: 'Where DPT and DFT get the teacher\'s outputs: `exact` (fp32), `fp16` or `topk` = a teacher-output cache built once and shared by runs, seeds and ablations with the same teacher, data and format; `off` = the teacher online every step.',
         },
+        teacherCacheTopK: int(20, 'Logits kept per row by distill.teacherCache "topk" (part of the cache key).', { min: 1, max: 65536 }),
+        teacherCacheMaxMB: num(4096, 'Largest teacher-output cache entry a stage may build, in MB (its size is computed before the build): a bigger one is not built, the stage runs the teacher online and says so (choose "fp16" or "topk" to shrink it).', { exclusiveMin: 0 }),
       },
     },
     pipeline: {

@@ -136,8 +136,12 @@ export interface DistillConfig {
   temperature: number;
   /** λ of skewed KL. */
   skewLambda: number;
-  /** `exact`: the teacher's logits at the loss rows computed once per (teacher, data) and replayed; `off`: the teacher runs every step. */
-  teacherCache: 'exact' | 'off';
+  /** `exact`/`fp16`/`topk`: the teacher's logits at the loss rows computed once per (teacher, data, format), stored so, and replayed; `off`: the teacher runs every step. */
+  teacherCache: 'exact' | 'fp16' | 'topk' | 'off';
+  /** Logits kept per row in `topk` mode. */
+  teacherCacheTopK: number;
+  /** Largest cache entry (MB) a stage builds; above it the teacher runs online. */
+  teacherCacheMaxMB: number;
 }
 
 export interface PipelineConfig {

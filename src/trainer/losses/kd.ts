@@ -122,9 +122,11 @@ export function relationMatrix(z: tf.Tensor3D): tf.Tensor3D {
  * @param tVis [B, Np, V] teacher logits at the visual positions (constant target)
  * @param sVis [B, Np, V] student logits at the visual positions
  * @param sampleMask [B] 1 for samples that have an image
+ * @param tRel [B, Np, Np] the teacher's relation matrices when already known (a top-k teacher
+ *   cache stores them exactly); otherwise computed from tVis
  * @returns scalar float32; 0 when no sample has sampleMask = 1
  */
-export function rdist(tVis: tf.Tensor3D, sVis: tf.Tensor3D, sampleMask: tf.Tensor1D): tf.Scalar {
+export function rdist(tVis: tf.Tensor3D, sVis: tf.Tensor3D, sampleMask: tf.Tensor1D, tRel?: tf.Tensor3D): tf.Scalar {
   const fn = 'rdist';
   checkLogits('sVis', fn, sVis, 3);
   checkSame(fn, 'tVis', tVis, 'sVis', sVis);
@@ -133,7 +135,8 @@ export function rdist(tVis: tf.Tensor3D, sVis: tf.Tensor3D, sampleMask: tf.Tenso
   return tf.tidy(() => {
     const f = (x: tf.Tensor3D): tf.Tensor3D => (x.dtype === 'float32' ? x : tf.cast(x, 'float32'));
     const rs = tf.reshape(relationMatrix(f(sVis)), [B, Np * Np]);
-    const rt = tf.reshape(relationMatrix(f(stopGradient(tVis))), [B, Np * Np]);
+    if (tRel && !tf.util.arraysEqual(tRel.shape, [B, Np, Np])) throw new Error(`${fn}: tRel must be [${B}, ${Np}, ${Np}], got [${tRel.shape}]`);
+    const rt = tf.reshape(tRel ? stopGradient(tRel) : relationMatrix(f(stopGradient(tVis))), [B, Np * Np]);
     const dot = tf.sum(tf.mul(rs, rt), 1);
     const invS = tf.rsqrt(tf.add(tf.sum(tf.square(rs), 1), RDIST_EPS));
     const invT = tf.rsqrt(tf.add(tf.sum(tf.square(rt), 1), RDIST_EPS));
@@ -256,6 +259,8 @@ export interface KdRowInputs {
   sVis?: tf.Tensor3D;
   /** [Bi, Np, V] teacher logits at the same positions (given exactly when sVis is, with a teacher). */
   tVis?: tf.Tensor3D;
+  /** [Bi, Np, Np] the teacher's relation matrices, when stored (top-k cache); else computed from tVis. */
+  tRel?: tf.Tensor3D;
   /**
    * When these rows are one shard of a batch split over workers: the batch's totals of response
    * rows (`nt`) and images (`ni`). Each term is then this shard's share of the batch mean (its
@@ -285,6 +290,6 @@ export function kdLossRows(parts: KdRowInputs, weights: LossWeights, opts: Mdist
     ce: () => maskedCrossEntropy(asBatch(parts.sRes), parts.targets.reshape([1, Nt]) as tf.Tensor2D, ones([1, Nt])),
     res: () => mdistResponse(asBatch(parts.tRes!), asBatch(parts.sRes), ones([1, Nt]), opts),
     vis: () => mdistVisual(parts.tVis!, parts.sVis!, ones([parts.sVis!.shape[0], parts.sVis!.shape[1]]), opts),
-    rel: () => rdist(parts.tVis!, parts.sVis!, tf.ones([parts.sVis!.shape[0]]) as tf.Tensor1D),
+    rel: () => rdist(parts.tVis!, parts.sVis!, tf.ones([parts.sVis!.shape[0]]) as tf.Tensor1D, parts.tRel),
   }, scale);
 }

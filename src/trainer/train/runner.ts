@@ -22,7 +22,8 @@ import type { DataBundle } from './data';
 import { evaluate, firstQa, generateAnswers } from './evaluate';
 import { stageConfig, stageSeed, totalSteps, trainableModules, visionCheckpoint, type StagePlan } from '../../common/stagePlan';
 import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, type TeacherSource } from './step';
-import { CachedTeacher, defaultCacheDir, teacherCacheKey } from './teacherCache';
+import { cacheBytes, CachedTeacher, defaultCacheDir, describeStats, teacherCacheKey } from './teacherCache';
+import type { RowFormat } from './teacherCacheCodec';
 import { probeVision } from './visionProbe';
 import { DivergenceMonitor } from './divergence';
 import { pooledStep, StepPool } from './stepPool';
@@ -331,19 +332,27 @@ async function startPool(ctx: RunContext, stage: StagePlan, vision: VisionEncode
 
 /**
  * The teacher of a DPT/DFT stage: replayed from the teacher-output cache (built on first use for
- * the samples the stage draws, recorded in status.json) when `distill.teacherCache` is `exact`,
- * else run online.
+ * the samples the stage draws, in the format `distill.teacherCache` names, recorded in
+ * status.json), or run online when the cache is `off` or the entry would exceed
+ * `distill.teacherCacheMaxMB`.
  */
 function openTeacherSource(ctx: RunContext, stage: StagePlan, teacher: Mllm, vision: VisionEncoder, set: EncodedSample[], draws: number[]): TeacherSource {
-  if (ctx.cfg.distill.teacherCache === 'off') return new OnlineTeacher(teacher);
-  const ckpts = [findCheckpoint(ctx, stage.teacher!, stage.id), visionCheckpoint(ctx.cfg) ? findCheckpoint(ctx, visionCheckpoint(ctx.cfg)!, stage.id) : null];
+  const d = ctx.cfg.distill;
+  if (d.teacherCache === 'off') return new OnlineTeacher(teacher);
+  const format: RowFormat = d.teacherCache === 'topk' ? { mode: 'topk', k: d.teacherCacheTopK } : { mode: d.teacherCache };
   // Only the samples the stage draws (ascending data-set index).
   const ids = [...new Set(draws)].sort((a, b) => a - b);
   const sub = ids.map((i) => set[i]);
-  const key = teacherCacheKey(ckpts, sub);
-  const cached = CachedTeacher.openOrBuild(defaultCacheDir(), key, sub, ids, teacher, vision, ctx.data.np, ctx.data.patchDim, ctx.data.tokenizer.padId, ctx.log);
-  ctx.log(`stage ${stage.id}: teacher outputs from the cache ${cached.dir} (key ${key})`);
-  ctx.writer.updateStatus({ teacherCache: { ...ctx.writer.status?.teacherCache, [stage.id]: { key, path: cached.dir } } });
+  const mb = cacheBytes(sub, ctx.data.np, teacher.vocab, format) / 1e6;
+  if (mb > d.teacherCacheMaxMB) {
+    (ctx.warn ?? ctx.log)(`stage ${stage.id}: the teacher-output cache would take ${mb.toFixed(1)} MB, over distill.teacherCacheMaxMB (${d.teacherCacheMaxMB}): running the teacher online (choose distill.teacherCache "fp16" or "topk", or raise the limit)`);
+    return new OnlineTeacher(teacher);
+  }
+  const ckpts = [findCheckpoint(ctx, stage.teacher!, stage.id), visionCheckpoint(ctx.cfg) ? findCheckpoint(ctx, visionCheckpoint(ctx.cfg)!, stage.id) : null];
+  const key = teacherCacheKey(ckpts, sub, format);
+  const cached = CachedTeacher.openOrBuild(defaultCacheDir(), key, sub, ids, teacher, vision, ctx.data.np, ctx.data.patchDim, ctx.data.tokenizer.padId, ctx.log, format);
+  ctx.log(`stage ${stage.id}: teacher outputs from the cache ${cached.dir} (key ${key}, ${d.teacherCache}${format.k ? ` k ${format.k}` : ''})${describeStats(cached.stats)}`);
+  ctx.writer.updateStatus({ teacherCache: { ...ctx.writer.status?.teacherCache, [stage.id]: { key, path: cached.dir, mode: format.mode, ...(format.k ? { k: format.k } : {}), ...(cached.stats ? { stats: cached.stats } : {}) } } });
   return cached;
 }
 

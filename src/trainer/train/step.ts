@@ -22,6 +22,8 @@ export interface TeacherOutputs {
   res: tf.Tensor2D;
   /** [Bi, Np, V] teacher logits at batch.visualPos, or null without images */
   vis: tf.Tensor3D | null;
+  /** [Bi, Np, Np] the teacher's relation matrices (a top-k cache stores them exactly); absent: computed from `vis` */
+  rel?: tf.Tensor3D;
 }
 
 /** Source of teacher outputs: the frozen teacher run online, or a cache of its outputs. */
@@ -80,6 +82,7 @@ export function mllmLossAndGrads(
         targets: batch.targetIds,
         sVis: s.vis ?? undefined,
         tVis: t?.vis ?? undefined,
+        tRel: t?.rel,
         share,
       },
       weights,
@@ -95,7 +98,7 @@ export function mllmLossAndGrads(
   for (const [k, v] of kept) termValues[k] = v.dataSync()[0];
   tf.dispose([value, ...kept.map(([, v]) => v)]);
   if (feats) feats.dispose();
-  if (t) tf.dispose([t.res, t.vis ?? []].flat());
+  if (t) tf.dispose([t.res, t.vis ?? [], t.rel ?? []].flat());
   const byName = new Map<string, tf.Tensor>();
   const nameOf = new Map(trainable.map((n) => [student.params.get(n).name, n]));
   for (const [vn, g] of Object.entries(grads)) byName.set(nameOf.get(vn)!, g);
