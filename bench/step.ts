@@ -3,9 +3,14 @@
  * peer of the same models and steps (bench/peer/kd_step.py) timed on the same batches in the same
  * run: the DFT step (teacher forward + student forward/backward + AdamW; also with the teacher
  * replayed from the teacher-output cache), the SFT step (student, CE only) and the teacher's own
- * SFT step. Also the samples/s of a training loop that includes
- * sampling and batching, and the tensor count before and after the timed steps (must not grow).
- * Usage: node --import tsx bench/step.ts [--steps 100] [--preset default|large] [--samples 2000] [--backend wasm] [--no-peer]
+ * SFT step. The ratios come from rounds that alternate a block of each of our steps with the
+ * peer's (this machine is shared: its speed drifts by tens of percent within minutes, and pairing
+ * keeps a drift out of the ratios), the median of the rounds' ratios with their range. Also the
+ * samples/s of a training loop that includes
+ * sampling and batching, and the tensor count before and after the timed steps (must not grow);
+ * then `--long` (default 1000) more DFT steps with the tensor count and the process RSS every
+ * tenth of them (both must stay flat).
+ * Usage: node --import tsx bench/step.ts [--steps 100] [--long 1000] [--rounds 5] [--round-steps 20] [--preset default|large] [--samples 2000] [--backend wasm] [--no-peer]
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -147,8 +152,26 @@ async function main() {
   const dftCached2 = await runPooled(student, cached, cachedDir, half);
   const sft2 = await runPooled(student, null, null, half);
   const tsft2 = await runPooled(teacher, null, null, half);
-  cached.dispose();
-  rmSync(cacheDir, { recursive: true, force: true });
+
+  // Memory over a long stretch of DFT steps (online teacher: every code path of a step).
+  const longSteps = Number(arg('long', '1000'));
+  const memory: { step: number; tensors: number; rssMb: number }[] = [];
+  if (longSteps > 0) {
+    const trainable = params(student);
+    const opt = new AdamW(sc.optimizer);
+    const every = Math.max(1, Math.floor(longSteps / 10));
+    for (let s = 0; s <= longSteps; s++) {
+      if (s % every === 0) memory.push({ step: s, tensors: tf.memory().numTensors - cachedTensorCount(), rssMb: process.memoryUsage().rss / 2 ** 20 });
+      if (s === longSteps) break;
+      const idx = sampler.take(s * sc.batchSize, sc.batchSize);
+      const batch = buildBatch(idx.map((i) => set[i]), data.np, data.patchDim, data.tokenizer.padId);
+      const r = mllmLossAndGrads(batch, vision, student, online, [...trainable.keys()], sc.loss, cfg.distill, idx);
+      disposeBatch(batch);
+      opt.step(trainable, r.grads, 1e-4, 1);
+      tf.dispose([...r.grads.values()]);
+    }
+    opt.dispose();
+  }
   const perSec = (ms: number) => (sc.batchSize / (ms / 1000)).toFixed(0);
   const lines = [
     `backend ${backend.name}, preset ${preset}: teacher ${teacher.params.count()} params (LM ${cfg.teacher.lm.dim} × ${cfg.teacher.lm.layers}), student ${student.params.count()} (LM ${cfg.student.lm.dim} × ${cfg.student.lm.layers}), vision ${vision.params.count()}; batch ${sc.batchSize}, seq ≤ ${cfg.data.maxLength}, vocab ${data.tokenizer.vocabSize}`,
@@ -160,6 +183,10 @@ async function main() {
     `ours  DFT / SFT: ${(dft.ms / sft.ms).toFixed(2)} online, ${(dftCached.ms / sft.ms).toFixed(2)} cached; loop with sampling and batching: ${(sc.batchSize * dft.times.length / (dft.times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} samples/s (DFT, mean over all steps)`,
     `tensors (excluding ${cachedTensorCount()} cached rotary/mask tables): ${warm} after warm-up, ${dft.before} before the DFT steps, ${dft.after} after ${steps} DFT steps (growth ${dft.after - dft.before}), ${sft.after} after the SFT steps`,
   ];
+  if (memory.length) {
+    const rss = memory.map((m) => m.rssMb);
+    lines.push(`memory over ${longSteps} more DFT steps (every ${memory[1]?.step ?? longSteps}): tensors ${memory.map((m) => m.tensors).join(' ')}; RSS MB ${rss.map((x) => x.toFixed(0)).join(' ')} (growth from the second sample to the last: ${(rss[rss.length - 1] - rss[Math.min(1, rss.length - 1)]).toFixed(0)} MB)`);
+  }
   console.log(lines.join('\n'));
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString()}`;
   const report = [`machine: ${machine}`, ...lines];
@@ -169,36 +196,61 @@ async function main() {
     if (!py) {
       console.log('peer: no python3 that imports torch; install it for the comparison: apt-get install python3-torch libopenblas0-pthread');
     } else {
+      // Rounds: a block of each of our steps (1 and 2 threads), then the peer's same steps, so
+      // that a change of machine load (this machine is shared) hits both sides of a ratio.
+      const rounds = Number(arg('rounds', '5'));
+      const blk = Number(arg('round-steps', '20'));
       const dir = mkdtempSync(join(tmpdir(), 'kd-bench-peer-'));
       const spec = join(dir, 'spec.json');
       const threads = Number(arg('peer-threads', '2'));
       writeFileSync(spec, JSON.stringify({
         config: cfg, np: data.np, patchDim: data.patchDim, vocab: data.tokenizer.vocabSize,
-        featureBlocks: featureBlocks(cfg.vision), weights: sc.loss, steps, threads, batches: peerBatches,
+        featureBlocks: featureBlocks(cfg.vision), weights: sc.loss, steps: blk, threads, batches: peerBatches,
       }));
-      const r = spawnSync(py, [resolve(__dirname, 'peer/kd_step.py'), spec], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
+      type Kinds = 'dft' | 'dftCached' | 'sft' | 'tsft';
+      const per: { ours1: Record<Kinds, number>; ours2: Record<Kinds, number>; peer: { dft: number; sft: number; tsft: number } }[] = [];
+      let peerInfo = { torch: '?', threads: 0 };
+      let failed = '';
+      for (let r = 0; r < rounds && !failed; r++) {
+        const tHalf = Math.max(5, Math.floor(blk / 2));
+        const ours1 = { dft: run(student, online, blk + 3).ms, dftCached: run(student, cached, blk + 3).ms, sft: run(student, null, blk + 3).ms, tsft: run(teacher, null, tHalf + 3).ms };
+        const ours2 = { dft: await runPooled(student, online, null, blk + 3), dftCached: await runPooled(student, cached, cachedDir, blk + 3), sft: await runPooled(student, null, null, blk + 3), tsft: await runPooled(teacher, null, null, tHalf + 3) };
+        const pr = spawnSync(py, [resolve(__dirname, 'peer/kd_step.py'), spec], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
+        if (pr.status !== 0) { failed = `peer failed (exit ${pr.status}):\n${pr.stderr}`; break; }
+        const p = JSON.parse(pr.stdout.trim().split('\n').pop()!) as { torch: string; threads: number; dftMs: number; sftMs: number; teacherSftMs: number };
+        peerInfo = p;
+        per.push({ ours1, ours2, peer: { dft: p.dftMs, sft: p.sftMs, tsft: p.teacherSftMs } });
+      }
       rmSync(dir, { recursive: true, force: true });
-      if (r.status !== 0) {
-        console.log(`peer failed (exit ${r.status}):\n${r.stderr}`);
+      if (failed) {
+        console.log(failed);
         process.exitCode = 1;
       } else {
-        const p = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; threads: number; dftMs: number; sftMs: number; teacherSftMs: number };
+        const med = (xs: number[]) => median(xs);
+        const span = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+        const ratio = (side: 'ours1' | 'ours2', k: Kinds, pk: 'dft' | 'sft' | 'tsft') => {
+          const xs = per.map((x) => x[side][k] / x.peer[pk]);
+          return `${med(xs).toFixed(2)}x (${span(xs)})`;
+        };
         const peerLines = [
-          `peer  PyTorch ${p.torch} (${py}, ${p.threads} threads, OPENBLAS_NUM_THREADS=1), same batches:`,
-          `peer  DFT step median ${p.dftMs.toFixed(1)} ms, SFT ${p.sftMs.toFixed(1)} ms, teacher SFT ${p.teacherSftMs.toFixed(1)} ms`,
-          `ratio ours / peer, one thread: DFT ${(dft.ms / p.dftMs).toFixed(2)}x (cached teacher: ${(dftCached.ms / p.dftMs).toFixed(2)}x), SFT ${(sft.ms / p.sftMs).toFixed(2)}x, teacher SFT ${(tsft.ms / p.teacherSftMs).toFixed(2)}x`,
-          `ratio ours / peer, 2 threads each: DFT ${(dft2 / p.dftMs).toFixed(2)}x (cached teacher: ${(dftCached2 / p.dftMs).toFixed(2)}x), SFT ${(sft2 / p.sftMs).toFixed(2)}x, teacher SFT ${(tsft2 / p.teacherSftMs).toFixed(2)}x`,
+          `peer  PyTorch ${peerInfo.torch} (${py}, ${peerInfo.threads} threads, OPENBLAS_NUM_THREADS=1), same batches, ${per.length} rounds alternating with ours (${blk} steps per kind and round; the teacher's ${Math.max(5, Math.floor(blk / 2))}):`,
+          `peer  DFT step median ${med(per.map((x) => x.peer.dft)).toFixed(1)} ms (rounds ${span(per.map((x) => x.peer.dft))}), SFT ${med(per.map((x) => x.peer.sft)).toFixed(1)} ms, teacher SFT ${med(per.map((x) => x.peer.tsft)).toFixed(1)} ms`,
+          `ours  in the same rounds: DFT ${med(per.map((x) => x.ours1.dft)).toFixed(1)} ms (2 threads ${med(per.map((x) => x.ours2.dft)).toFixed(1)}), cached DFT ${med(per.map((x) => x.ours1.dftCached)).toFixed(1)} (${med(per.map((x) => x.ours2.dftCached)).toFixed(1)}), SFT ${med(per.map((x) => x.ours1.sft)).toFixed(1)} (${med(per.map((x) => x.ours2.sft)).toFixed(1)}), teacher SFT ${med(per.map((x) => x.ours1.tsft)).toFixed(1)} (${med(per.map((x) => x.ours2.tsft)).toFixed(1)})`,
+          `ratio ours / peer, median of the rounds' ratios (range), one thread: DFT ${ratio('ours1', 'dft', 'dft')} (cached teacher: ${ratio('ours1', 'dftCached', 'dft')}), SFT ${ratio('ours1', 'sft', 'sft')}, teacher SFT ${ratio('ours1', 'tsft', 'tsft')}`,
+          `ratio ours / peer, 2 threads each: DFT ${ratio('ours2', 'dft', 'dft')} (cached teacher: ${ratio('ours2', 'dftCached', 'dft')}), SFT ${ratio('ours2', 'sft', 'sft')}, teacher SFT ${ratio('ours2', 'tsft', 'tsft')}`,
         ];
         console.log(peerLines.join('\n'));
         report.push(...peerLines);
       }
     }
   }
+  cached.dispose();
+  rmSync(cacheDir, { recursive: true, force: true });
   // The figures the README quotes come from this file (machine otherwise idle when recorded).
   const out = resolve(__dirname, 'results', `step-${preset}.txt`);
   writeFileSync(out, report.join('\n') + '\n');
   console.log(`written to ${out}`);
-  if (dft.after > dft.before) {
+  if (dft.after > dft.before || (memory.length && memory[memory.length - 1].tensors > memory[0].tensors)) {
     console.error('tensor count grew during the DFT steps: leak');
     process.exitCode = 1;
   }

@@ -1,7 +1,8 @@
 """PyTorch peer of `npm run bench:step`: the same models, losses and training steps as the trainer
 (src/trainer/models, src/trainer/losses), written the way a researcher would in PyTorch, timed on
 the same batches. Reads a JSON spec (sizes and batches, written by bench/step.ts from the resolved
-preset) and prints one JSON line of median step times in milliseconds.
+preset) and prints one JSON line of median step times in milliseconds: one round of the bench,
+which alternates rounds of ours and of this peer so that both see the same machine load.
 
 Run by bench/step.ts; by hand: python3 bench/peer/kd_step.py spec.json
 Needs torch (Debian: apt-get install python3-torch libopenblas0-pthread).
@@ -163,19 +164,22 @@ def main():
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             times.append((time.perf_counter() - t0) * 1000)
-        return statistics.median(times[min(5, steps - 1):])
+        return statistics.median(times[min(3, steps - 1):])
 
+    # One round of the bench: each step kind for spec['steps'] steps (the teacher's half as many),
+    # after a few warm-up steps; bench/step.ts alternates rounds with its own.
     n = spec['steps']
     ce_only = {'ce': 1, 'res': 0, 'vis': 0, 'rel': 0}
+    warm = 3
     out = {
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
-        'dftMs': timed(student, teacher, spec['weights'], n, 1e-4),
-        'sftMs': timed(student, None, ce_only, max(10, n // 2), 1e-4),
+        'dftMs': timed(student, teacher, spec['weights'], n + warm, 1e-4),
+        'sftMs': timed(student, None, ce_only, n + warm, 1e-4),
     }
     for p in teacher.parameters():
         p.requires_grad_(True)
-    out['teacherSftMs'] = timed(teacher, None, ce_only, max(10, n // 2), 1e-4)
+    out['teacherSftMs'] = timed(teacher, None, ce_only, max(5, n // 2) + warm, 1e-4)
     print(json.dumps(out))
 
 
