@@ -34,6 +34,71 @@
   }
 }
 
+/** The four dot products a·b0 … a·b3 of length n, as the lanes of one vector (a loaded once). */
+@inline function dot4(a: usize, b0: usize, b1: usize, b2: usize, b3: usize, n: i32): v128 {
+  let c0 = f32x4.splat(0);
+  let c1 = f32x4.splat(0);
+  let c2 = f32x4.splat(0);
+  let c3 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const x = v128.load(a + o);
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b0 + o)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b1 + o)));
+    c2 = f32x4.add(c2, f32x4.mul(x, v128.load(b2 + o)));
+    c3 = f32x4.add(c3, f32x4.mul(x, v128.load(b3 + o)));
+  }
+  // Transpose-and-add: lane t = the sum of c_t's lanes.
+  const s01 = f32x4.add(v128.shuffle<f32>(c0, c1, 0, 4, 2, 6), v128.shuffle<f32>(c0, c1, 1, 5, 3, 7));
+  const s23 = f32x4.add(v128.shuffle<f32>(c2, c3, 0, 4, 2, 6), v128.shuffle<f32>(c2, c3, 1, 5, 3, 7));
+  let r = f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
+  for (; i < n; i++) {
+    const x = load<f32>(a + (<usize>i << 2));
+    r = f32x4.add(r, f32x4.mul(f32x4.splat(x), f32x4(load<f32>(b0 + (<usize>i << 2)), load<f32>(b1 + (<usize>i << 2)), load<f32>(b2 + (<usize>i << 2)), load<f32>(b3 + (<usize>i << 2)))));
+  }
+  return r;
+}
+
+/** y[0..n) += a0·x0 + a1·x1 + a2·x2 + a3·x3 (y loaded and stored once). */
+@inline function axpy4(y: usize, x0: usize, x1: usize, x2: usize, x3: usize, a: v128, n: i32): void {
+  const a0 = f32x4.splat(f32x4.extract_lane(a, 0));
+  const a1 = f32x4.splat(f32x4.extract_lane(a, 1));
+  const a2 = f32x4.splat(f32x4.extract_lane(a, 2));
+  const a3 = f32x4.splat(f32x4.extract_lane(a, 3));
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    let acc = v128.load(y + o);
+    acc = f32x4.add(acc, f32x4.mul(a0, v128.load(x0 + o)));
+    acc = f32x4.add(acc, f32x4.mul(a1, v128.load(x1 + o)));
+    acc = f32x4.add(acc, f32x4.mul(a2, v128.load(x2 + o)));
+    acc = f32x4.add(acc, f32x4.mul(a3, v128.load(x3 + o)));
+    v128.store(y + o, acc);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + f32x4.extract_lane(a, 0) * load<f32>(x0 + o) + f32x4.extract_lane(a, 1) * load<f32>(x1 + o) + f32x4.extract_lane(a, 2) * load<f32>(x2 + o) + f32x4.extract_lane(a, 3) * load<f32>(x3 + o));
+  }
+}
+
+/** y1 += a1·x1 and y2 += a2·x2 in one pass. */
+@inline function axpy2(y1: usize, x1: usize, a1: f32, y2: usize, x2: usize, a2: f32, n: i32): void {
+  const v1 = f32x4.splat(a1);
+  const v2 = f32x4.splat(a2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y1 + o, f32x4.add(v128.load(y1 + o), f32x4.mul(v1, v128.load(x1 + o))));
+    v128.store(y2 + o, f32x4.add(v128.load(y2 + o), f32x4.mul(v2, v128.load(x2 + o))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y1 + o, load<f32>(y1 + o) + a1 * load<f32>(x1 + o));
+    store<f32>(y2 + o, load<f32>(y2 + o) + a2 * load<f32>(x2 + o));
+  }
+}
+
 /** Byte address of head h of position i of sample b. */
 @inline function rowAt(base: usize, b: i32, i: i32, h: i32, L: i32, ld: i32, dh: i32): usize {
   return base + ((<usize>(b * L + i) * <usize>ld + <usize>(h * dh)) << 2);
@@ -78,10 +143,17 @@ export function attentionForward(q: usize, k: usize, v: usize, ld: i32, o: usize
         const qi = rowAt(q, b, i, h, L, ld, dh);
         const prow = pbase + <usize>i * prowBytes;
         const jmax = causal ? i + 1 : L;
-        let m: f32 = -Infinity;
-        for (let j = 0; j < jmax; j++) {
-          const s = dot(qi, rowAt(k, b, j, h, L, ld, dh), dh) * scale;
-          store<f32>(prow + (<usize>j << 2), s);
+        let vmax = f32x4.splat(-Infinity);
+        let j0 = 0;
+        for (; j0 + 4 <= jmax; j0 += 4) {
+          const s4 = f32x4.mul(dot4(qi, rowAt(k, b, j0, h, L, ld, dh), rowAt(k, b, j0 + 1, h, L, ld, dh), rowAt(k, b, j0 + 2, h, L, ld, dh), rowAt(k, b, j0 + 3, h, L, ld, dh), dh), f32x4.splat(scale));
+          v128.store(prow + (<usize>j0 << 2), s4);
+          vmax = f32x4.max(vmax, s4);
+        }
+        let m: f32 = Mathf.max(Mathf.max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), Mathf.max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+        for (; j0 < jmax; j0++) {
+          const s = dot(qi, rowAt(k, b, j0, h, L, ld, dh), dh) * scale;
+          store<f32>(prow + (<usize>j0 << 2), s);
           if (s > m) m = s;
         }
         const vm = f32x4.splat(m);
@@ -104,7 +176,9 @@ export function attentionForward(q: usize, k: usize, v: usize, ld: i32, o: usize
         for (let t = jmax; t < L; t++) store<f32>(prow + (<usize>t << 2), 0);
         const oi = rowAt(o, b, i, h, L, ldo, dh);
         memory.fill(oi, 0, <usize>dh << 2);
-        for (let t = 0; t < jmax; t++) axpy(oi, rowAt(v, b, t, h, L, ld, dh), load<f32>(prow + (<usize>t << 2)), dh);
+        let t = 0;
+        for (; t + 4 <= jmax; t += 4) axpy4(oi, rowAt(v, b, t, h, L, ld, dh), rowAt(v, b, t + 1, h, L, ld, dh), rowAt(v, b, t + 2, h, L, ld, dh), rowAt(v, b, t + 3, h, L, ld, dh), v128.load(prow + (<usize>t << 2)), dh);
+        for (; t < jmax; t++) axpy(oi, rowAt(v, b, t, h, L, ld, dh), load<f32>(prow + (<usize>t << 2)), dh);
       }
     }
   }
@@ -125,19 +199,34 @@ export function attentionBackward(q: usize, k: usize, v: usize, ld: i32, p: usiz
         const qi = rowAt(q, b, i, h, L, ld, dh);
         const prow = pbase + <usize>i * prowBytes;
         const jmax = causal ? i + 1 : L;
-        let rd: f32 = 0;
-        for (let j = 0; j < jmax; j++) {
+        let vrd = f32x4.splat(0);
+        let j = 0;
+        for (; j + 4 <= jmax; j += 4) {
+          const dp4 = dot4(doi, rowAt(v, b, j, h, L, ld, dh), rowAt(v, b, j + 1, h, L, ld, dh), rowAt(v, b, j + 2, h, L, ld, dh), rowAt(v, b, j + 3, h, L, ld, dh), dh);
+          v128.store(scratch + (<usize>j << 2), dp4);
+          vrd = f32x4.add(vrd, f32x4.mul(v128.load(prow + (<usize>j << 2)), dp4));
+        }
+        let rd: f32 = f32x4.extract_lane(vrd, 0) + f32x4.extract_lane(vrd, 1) + f32x4.extract_lane(vrd, 2) + f32x4.extract_lane(vrd, 3);
+        for (; j < jmax; j++) {
           const dp = dot(doi, rowAt(v, b, j, h, L, ld, dh), dh);
           store<f32>(scratch + (<usize>j << 2), dp);
           rd += load<f32>(prow + (<usize>j << 2)) * dp;
         }
+        // ds_j = p_ij (dp_j − rd) · scale, written over dp in scratch.
+        const vrd4 = f32x4.splat(rd);
+        const vsc = f32x4.splat(scale);
+        j = 0;
+        for (; j + 4 <= jmax; j += 4) {
+          const at = <usize>j << 2;
+          v128.store(scratch + at, f32x4.mul(f32x4.mul(v128.load(prow + at), f32x4.sub(v128.load(scratch + at), vrd4)), vsc));
+        }
+        for (; j < jmax; j++) store<f32>(scratch + (<usize>j << 2), load<f32>(prow + (<usize>j << 2)) * (load<f32>(scratch + (<usize>j << 2)) - rd) * scale);
         const dqi = rowAt(dq, b, i, h, L, ld, dh);
-        for (let j = 0; j < jmax; j++) {
-          const pij = load<f32>(prow + (<usize>j << 2));
-          const ds = pij * (load<f32>(scratch + (<usize>j << 2)) - rd) * scale;
-          axpy(dqi, rowAt(k, b, j, h, L, ld, dh), ds, dh);
-          axpy(rowAt(dk, b, j, h, L, ld, dh), qi, ds, dh);
-          axpy(rowAt(dv, b, j, h, L, ld, dh), doi, pij, dh);
+        j = 0;
+        for (; j + 4 <= jmax; j += 4) axpy4(dqi, rowAt(k, b, j, h, L, ld, dh), rowAt(k, b, j + 1, h, L, ld, dh), rowAt(k, b, j + 2, h, L, ld, dh), rowAt(k, b, j + 3, h, L, ld, dh), v128.load(scratch + (<usize>j << 2)), dh);
+        for (; j < jmax; j++) axpy(dqi, rowAt(k, b, j, h, L, ld, dh), load<f32>(scratch + (<usize>j << 2)), dh);
+        for (let t = 0; t < jmax; t++) {
+          axpy2(rowAt(dk, b, t, h, L, ld, dh), qi, load<f32>(scratch + (<usize>t << 2)), rowAt(dv, b, t, h, L, ld, dh), doi, load<f32>(prow + (<usize>t << 2)), dh);
         }
       }
     }
