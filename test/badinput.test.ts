@@ -1,7 +1,9 @@
 /**
  * Bad input to the built CLI: invalid experiment configs, unknown --stages, --from a folder that
- * is not a run, broken LLaVA data (malformed record, missing image, malformed JSONL line) all exit
- * 2 naming the file/field/line and write nothing; a truncated or foreign checkpoint given to
+ * is not a run, broken LLaVA data (malformed record, missing image, malformed JSONL line) and
+ * bad images (one table row each: truncated, text named .png, paths and links out of the image
+ * folder, a decompression bomb) all exit 2 naming the file/record/field and write nothing; `ask`
+ * refuses a bomb from its header and `eval` a folder; a truncated or foreign checkpoint given to
  * `eval` is a clear error naming the file; a non-finite loss fails the run (exit 1) naming the
  * stage, step and term, with the metrics written so far intact.
  */
@@ -129,8 +131,65 @@ test('llava data, missing image: exit 2 naming file, record, id and the image; n
   assert.equal(r.code, 2, explain(r));
   const err = r.lines.map((l) => JSON.parse(l) as { event: string; message?: string }).filter((e) => e.event === 'error');
   assert.equal(err.length, 1);
-  assert.ok(err[0].message!.startsWith(`${bad}: record 2 (id ${String(recs[2].id)}): image "images/test/nope.png" not found`), err[0].message);
+  assert.ok(err[0].message!.startsWith(`${bad}: record 2 (id ${String(recs[2].id)}), field "image" ("images/test/nope.png"): not found`), err[0].message);
   assertNothingWritten(dir);
+});
+
+/** A PNG of only a signature and an IHDR chunk declaring width × height (no pixel data). */
+function pngHeaderOnly(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const chunk = (type: string, data: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, data.length]), Buffer.from(type, 'latin1'), data, Buffer.alloc(4)]);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]);
+}
+
+// One row per bad image of the campaign: each exits 2 before anything is written, naming the data
+// file, the record, the field and what is wrong.
+const BAD_IMAGES: { name: string; image: (folder: string) => string; expect: RegExp }[] = [
+  { name: 'a truncated PNG (the first 20 bytes)', image: (f) => { const p = path.join(f, 'images', 'bad-trunc.png'); fs.writeFileSync(p, fs.readFileSync(path.join(f, 'images', 'test', fs.readdirSync(path.join(f, 'images', 'test'))[0])).subarray(0, 20)); return 'images/bad-trunc.png'; }, expect: /truncated or corrupt PNG/ },
+  { name: 'a PNG cut after its header (the pixel data truncated)', image: (f) => { const p = path.join(f, 'images', 'bad-body.png'); fs.writeFileSync(p, fs.readFileSync(path.join(f, 'images', 'test', fs.readdirSync(path.join(f, 'images', 'test'))[0])).subarray(0, 60)); return 'images/bad-body.png'; }, expect: /corrupt or unsupported PNG image/ },
+  { name: 'a text file named .png', image: (f) => { fs.writeFileSync(path.join(f, 'images', 'bad-text.png'), 'hello, I am text\n'); return 'images/bad-text.png'; }, expect: /not a PNG or JPEG image \(unrecognised file signature\)/ },
+  { name: 'a path out of the image folder', image: () => '../../../../../../../../etc/passwd', expect: /outside the image folder/ },
+  { name: 'a link out of the image folder (to a valid PNG)', image: (f) => { const out = path.join(dataDir, 'outside.png'); fs.copyFileSync(path.join(f, 'images', 'test', fs.readdirSync(path.join(f, 'images', 'test'))[0]), out); const l = path.join(f, 'images', 'bad-link.png'); if (!fs.existsSync(l)) fs.symlinkSync(out, l); return 'images/bad-link.png'; }, expect: /resolves to .*outside\.png, outside the image folder/ },
+  { name: 'a 45-byte PNG claiming 20000 × 20000 (decompression bomb)', image: (f) => { fs.writeFileSync(path.join(f, 'images', 'bad-bomb.png'), pngHeaderOnly(20000, 20000)); return 'images/bad-bomb.png'; }, expect: /declares 20000 × 20000 = 400\.0 M pixels, above the limit of 36\.0 M \(data\.maxImagePixels\); refused before decoding/ },
+];
+
+for (const c of BAD_IMAGES) {
+  test(`llava data, ${c.name}: exit 2 naming file, record, field and the defect; no run folder`, async () => {
+    const recs = records('test.json');
+    const img = c.image(worldDir);
+    recs[0] = { ...recs[0], image: img };
+    const bad = path.join(dataDir, `bad-image-${BAD_IMAGES.indexOf(c)}.json`);
+    fs.writeFileSync(bad, JSON.stringify(recs));
+    const { dir, file } = llavaExperiment({ test: bad });
+    const t0 = Date.now();
+    const r = await runCli(['run', file, '--backend', 'wasm']);
+    assert.equal(r.code, 2, explain(r));
+    assert.ok(r.stderr.includes(`${bad}: record 0 (id ${String(recs[0].id)}), field "image" ("${img}")`), r.stderr);
+    assert.match(r.stderr, c.expect);
+    assert.ok(Date.now() - t0 < 60000);
+    assertNothingWritten(dir);
+  });
+}
+
+test('ask with a decompression bomb and eval of a folder: exit 2 with a named message, no allocation of the claimed size', async () => {
+  const bomb = path.join(dataDir, 'bomb.png');
+  fs.writeFileSync(bomb, pngHeaderOnly(20000, 20000));
+  const { file } = experiment({ preset: 'tiny', data: { worldDir } });
+  const run = await runCli(['run', file, '--backend', 'wasm', '--stages', 'pretrain,teacher']);
+  assert.equal(run.code, 0, explain(run));
+  const ckpt = path.join(runDirs(path.dirname(file))[0], 'checkpoints', 'teacher-sft.safetensors');
+  const t0 = Date.now();
+  const a = await runCli(['ask', ckpt, '--image', bomb, '--question', 'what colour?', '--backend', 'wasm']);
+  assert.equal(a.code, 2, explain(a));
+  assert.match(a.stderr, /--image: .*bomb\.png: PNG header declares 20000 × 20000/);
+  assert.ok(Date.now() - t0 < 30000, 'refused from the header, not after decoding');
+  const e = await runCli(['eval', ckpt, '--data', dataDir, '--backend', 'wasm']);
+  assert.equal(e.code, 2, explain(e));
+  assert.match(e.stderr, /is a folder \(expected a LLaVA JSON\/JSONL file\)/);
 });
 
 test('llava data, malformed JSONL line: exit 2 naming file and line; no run folder', async () => {
@@ -181,6 +240,68 @@ test('eval: a truncated or foreign checkpoint is a clear error naming the file (
   const fe = JSON.parse(f.lines[f.lines.length - 1]) as { event: string; message: string };
   assert.equal(fe.event, 'error');
   assert.ok(fe.message.includes(foreign), fe.message);
+});
+
+test('--from a checkpoint of other sizes or with an int tensor: exit 2 before the run folder, naming the file and the tensor', async () => {
+  await tf.setBackend('cpu');
+  const cfg = presetConfig('tiny');
+  const vocab = KdTokenizer.fromFile(path.join(worldDir, 'tokenizer.json')).vocabSize;
+  const meta = (stage: string, track: 'vision' | 'teacher' | 'student') => ({ kind: 'final' as const, stage, step: 0, track, config: cfg, experimentFile: path.join(dataDir, 'kd-experiment.json') });
+  const fake = (name: string, mutate: (t: Record<string, { dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }>) => void) => {
+    const run = path.join(tmpDir('badinput-from'), 'runs', 'r1');
+    fs.mkdirSync(path.join(run, 'checkpoints'), { recursive: true });
+    const vision = new VisionEncoder(cfg.vision, 1);
+    const teacher = new Mllm(cfg.teacher, cfg.vision.dim, vocab, 2);
+    const student = new Mllm(cfg.student, cfg.vision.dim, vocab, 3);
+    saveCheckpoint(path.join(run, 'checkpoints', 'vision-vision.safetensors'), vision.params.export('vision.'), meta('vision/vision', 'vision'));
+    saveCheckpoint(path.join(run, 'checkpoints', 'teacher-sft.safetensors'), { ...vision.params.export('vision.'), ...teacher.params.export() }, meta('teacher/sft', 'teacher'));
+    const st = { ...vision.params.export('vision.'), ...student.params.export() } as Parameters<typeof mutate>[0];
+    mutate(st);
+    saveCheckpoint(path.join(run, 'checkpoints', `${name}.safetensors`), st, meta('student/lm', 'student'));
+    vision.params.dispose();
+    teacher.dispose();
+    student.dispose();
+    return run;
+  };
+  const wide = fake('student-lm', (t) => { t['lm.norm'] = { dtype: 'F32', shape: [cfg.student.lm.dim + 8], data: new Float32Array(cfg.student.lm.dim + 8) }; });
+  const ints = fake('student-lm', (t) => { const x = t['lm.embed']; t['lm.embed'] = { dtype: 'I32', shape: x.shape, data: new Int32Array(x.data.length) }; });
+  for (const [run, expect] of [[wide, /student-lm\.safetensors: tensor 'lm\.norm' has shape \[\d+\], expected \[\d+\] \(the student sizes in the config differ/], [ints, /student-lm\.safetensors: tensor 'lm\.embed' has dtype I32, expected a float/]] as const) {
+    const { dir, file } = experiment({ preset: 'tiny', data: { worldDir } });
+    const r = await runCli(['run', file, '--backend', 'wasm', '--stages', 'kd', '--from', run]);
+    assert.equal(r.code, 2, explain(r));
+    assert.ok(r.stderr.includes(path.join(run, 'checkpoints', 'student-lm.safetensors')), r.stderr);
+    assert.match(r.stderr, expect);
+    assertNothingWritten(dir);
+  }
+  // A --from folder without the checkpoint a stage needs: named before anything is written too.
+  const empty = path.join(tmpDir('badinput-from'), 'runs', 'r2');
+  fs.mkdirSync(path.join(empty, 'checkpoints'), { recursive: true });
+  const { dir, file } = experiment({ preset: 'tiny', data: { worldDir } });
+  const r = await runCli(['run', file, '--backend', 'wasm', '--stages', 'kd', '--from', empty]);
+  assert.equal(r.code, 2, explain(r));
+  assert.match(r.stderr, /stage kd\/dpt needs checkpoint '(student-lm|teacher-sft|vision-vision)\.safetensors', found in none of the --from folders/);
+  assertNothingWritten(dir);
+});
+
+test('named messages instead of raw ones: resume of a damaged or incomplete status.json, a tokenizer of the wrong structure', async () => {
+  const run = path.join(tmpDir('badinput-status'), 'runs', 'r1');
+  fs.mkdirSync(run, { recursive: true });
+  fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify(presetConfig('tiny')));
+  fs.writeFileSync(path.join(run, 'status.json'), '{"runId": "r1", "state": "stop');
+  const a = await runCli(['resume', run]);
+  assert.equal(a.code, 2, explain(a));
+  assert.match(a.stderr, /status\.json: not valid JSON \(.*\): the run's status file is damaged; its checkpoints and metrics are untouched/);
+  fs.writeFileSync(path.join(run, 'status.json'), JSON.stringify({ runId: 'r1', experiment: '/x/kd-experiment.json', state: 'stopped', completedStages: [] }));
+  const b = await runCli(['resume', run]);
+  assert.equal(b.code, 2, explain(b));
+  assert.match(b.stderr, /status\.json: field "stages" must be an array of stage ids, found nothing/);
+  const tok = path.join(dataDir, 'bad-tokenizer.json');
+  fs.writeFileSync(tok, JSON.stringify({ model: { type: 'WordPiece', unk_token: '[UNK]' } }));
+  const { dir, file } = experiment({ preset: 'tiny', data: { source: 'llava', captions: path.join(worldDir, 'captions.json'), instructions: path.join(worldDir, 'instruct.json'), val: path.join(worldDir, 'val.json'), test: path.join(worldDir, 'test.json'), imageFolder: worldDir, tokenizer: tok } });
+  const c = await runCli(['run', file, '--backend', 'wasm']);
+  assert.equal(c.code, 2, explain(c));
+  assert.ok(c.stderr.includes(`${tok}: tokenizer field "model.vocab" must be an object mapping each token to its id, found nothing`), c.stderr);
+  assertNothingWritten(dir);
 });
 
 // ------------------------------------------------------------------------------ non-finite loss

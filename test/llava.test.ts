@@ -82,11 +82,16 @@ test('JSONL: one record per line; a malformed line names its line number', () =>
   assert.throws(() => loadLlavaFile(badRec, root), { message: `${badRec}: line 2 (record 1): conversations[0].from must be "human", found "gpt"` });
 });
 
-test('a missing image is reported with its path and record; checkImages: false skips the check', () => {
+test('a missing image is reported with its file, record and field; checkImages exists / false check less', () => {
   mkdirSync(join(root, 'imgs'), { recursive: true });
-  writeFileSync(join(root, 'imgs', 'there.png'), 'x');
+  writeFileSync(join(root, 'imgs', 'there.png'), PNG.sync.write(Object.assign(new PNG({ width: 2, height: 2 }), { data: Buffer.alloc(16, 255) })));
   const f = write('missing.json', JSON.stringify([good('a', 'there.png'), good('b', 'gone.png')]));
-  assert.throws(() => loadLlavaFile(f, join(root, 'imgs')), { message: `${f}: record 1 (id b): image "gone.png" not found at ${join(root, 'imgs', 'gone.png')}` });
+  assert.throws(() => loadLlavaFile(f, join(root, 'imgs')), { message: `${f}: record 1 (id b), field "image" ("gone.png"): not found at ${join(root, 'imgs', 'gone.png')}` });
+  // 'exists' (the built-in world) only checks that the file is there: a text file passes it.
+  writeFileSync(join(root, 'imgs', 'text.png'), 'x');
+  const t = write('text-image.json', JSON.stringify([good('c', 'text.png')]));
+  assert.equal(loadLlavaFile(t, join(root, 'imgs'), { checkImages: 'exists' }).length, 1);
+  assert.throws(() => loadLlavaFile(t, join(root, 'imgs')), /record 0 \(id c\), field "image" \("text\.png"\): .*not a PNG or JPEG image/);
   const samples = loadLlavaFile(f, join(root, 'imgs'), { checkImages: false });
   assert.equal(samples[1].image, join(root, 'imgs', 'gone.png'));
 });
@@ -192,7 +197,7 @@ test('loadImage decodes JPEG within tolerance; missing and corrupt files name th
   assert.throws(() => loadImage(join(root, 'nope.png'), 8), { message: `${join(root, 'nope.png')}: image file not found` });
   const corrupt = join(root, 'corrupt.png');
   writeFileSync(corrupt, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('garbage garbage')]));
-  assert.throws(() => loadImage(corrupt, 8), new RegExp(`corrupt\\.png: corrupt or unsupported PNG image`));
+  assert.throws(() => loadImage(corrupt, 8), new RegExp(`corrupt\\.png: truncated or corrupt PNG \\(no IHDR chunk`));
   const text = write('text.png', 'hello');
   assert.throws(() => loadImage(text, 8), /text\.png: not a PNG or JPEG image/);
 });

@@ -13,6 +13,8 @@ import { loadCheckpoint } from '../train/checkpoint';
 import { patchAttacher, resolveDataPath, type DataBundle } from '../train/data';
 import { evaluate, generateAnswers } from '../train/evaluate';
 import { InputError } from './runCommand';
+import { checkImageHeader, DEFAULT_MAX_IMAGE_PIXELS } from '../data/imageHeader';
+import { decodeImage } from '../data/image';
 
 function loadModel(checkpoint: string, tokenizerPath?: string) {
   const path = resolve(checkpoint);
@@ -45,7 +47,12 @@ export async function evalCommand(checkpoint: string, dataFile: string, opts: { 
   await initBackend(opts.backend); // before loadModel: tensors must be created on the chosen backend
   const { vision, model, data, cfg, ck } = loadModel(checkpoint, opts.tokenizer);
   const file = resolve(dataFile);
-  const samples = loadLlavaFile(file, opts.imageFolder ? resolve(opts.imageFolder) : resolve(file, '..'));
+  let samples: LlavaSample[];
+  try {
+    samples = loadLlavaFile(file, opts.imageFolder ? resolve(opts.imageFolder) : resolve(file, '..'), { maxPixels: cfg.data.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS });
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
   const r = evaluate(model, vision, data, samples, cfg.eval.maxNewTokens);
   const result = { checkpoint: resolve(checkpoint), track: ck.meta.track, data: file, accuracy: r.accuracy, byType: r.byType, n: r.n };
   if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
@@ -61,6 +68,12 @@ export async function askCommand(checkpoint: string, image: string, question: st
   const { vision, model, data, cfg } = loadModel(checkpoint, opts.tokenizer);
   const img = resolve(image);
   if (!existsSync(img)) throw new InputError(`${img}: image not found`);
+  try {
+    checkImageHeader(img, cfg.data.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
+    decodeImage(img);
+  } catch (e) {
+    throw new InputError(`--image: ${(e as Error).message}`);
+  }
   const sample: LlavaSample = { id: 'ask', image: img, conversations: [{ from: 'human', value: `<image>\n${question}` }, { from: 'gpt', value: '' }] };
   const [answer] = generateAnswers(model, vision, data, [sample], Math.max(cfg.eval.maxNewTokens, 16));
   process.stdout.write(answer + '\n');

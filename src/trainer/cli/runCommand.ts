@@ -14,6 +14,7 @@ import { initBackend } from '../backend';
 import { createRunDir, RunWriter } from '../io/runDir';
 import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
 import { loadData, resolveDataPath } from '../train/data';
+import { checkFromCheckpoints } from '../train/checkpointCheck';
 import { removeStaleTemps } from '../io/atomic';
 import { fullPlan, selectStages, totalSteps, type StagePlan } from '../../common/stagePlan';
 import { runStages, type RunContext } from '../train/runner';
@@ -79,6 +80,31 @@ export function loadRunConfig(configFile: string): ExperimentConfig {
   return resolveConfig(saved, configFile);
 }
 
+/**
+ * A run folder's status.json, checked for the fields resume relies on.
+ * @throws an Error naming the file and the defect (invalid JSON, a missing or mistyped field)
+ */
+export function readRunStatus(statusFile: string): RunStatus {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(statusFile, 'utf8'));
+  } catch (e) {
+    throw new Error(`${statusFile}: not valid JSON (${(e as Error).message}): the run's status file is damaged; its checkpoints and metrics are untouched`);
+  }
+  const st = raw as Record<string, unknown>;
+  const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const want: [string, (v: unknown) => boolean, string][] = [
+    ['runId', (v) => typeof v === 'string', 'a string'],
+    ['experiment', (v) => typeof v === 'string', 'the path of the experiment file'],
+    ['state', (v) => typeof v === 'string', 'a run state'],
+    ['stages', isStrings, 'an array of stage ids'],
+    ['completedStages', isStrings, 'an array of stage ids'],
+  ];
+  if (typeof st !== 'object' || st === null || Array.isArray(st)) throw new Error(`${statusFile}: expected a JSON object (a run status)`);
+  for (const [k, ok, what] of want) if (!ok(st[k])) throw new Error(`${statusFile}: field "${k}" must be ${what}, found ${st[k] === undefined ? 'nothing' : JSON.stringify(st[k])?.slice(0, 60)}`);
+  return st as unknown as RunStatus;
+}
+
 export async function resumeCommand(runDir: string, json: boolean, backend?: BackendName): Promise<number> {
   const dir = resolve(runDir);
   const statusFile = resolve(dir, 'status.json');
@@ -87,7 +113,7 @@ export async function resumeCommand(runDir: string, json: boolean, backend?: Bac
   let status: RunStatus;
   try {
     if (!existsSync(statusFile) || !existsSync(configFile)) throw new Error(`${dir}: not a run folder (needs status.json and config.json)`);
-    status = JSON.parse(readFileSync(statusFile, 'utf8')) as RunStatus;
+    status = readRunStatus(statusFile);
     if (status.state === 'completed') throw new Error(`${dir}: run already completed; nothing to resume`);
     if (status.state === 'running' && isProcessAlive(status.pid) && status.pid !== process.pid) throw new Error(`${dir}: run is still running (pid ${status.pid})`);
     const cfg = loadRunConfig(configFile);
@@ -113,6 +139,8 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
   let data;
   try {
     data = loadData(p.cfg, p.experimentFile, (m) => boot.log(m));
+    // A fresh run: the checkpoints its stages take from --from folders, by header.
+    if (!resuming) checkFromCheckpoints(p.cfg, p.plan, p.fromDirs, data.tokenizer.vocabSize);
   } catch (e) {
     throw new InputError((e as Error).message);
   }

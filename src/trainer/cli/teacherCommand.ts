@@ -15,7 +15,7 @@ import { defaultCacheDir } from '../train/teacherCache';
 import { RunWriter } from '../io/runDir';
 import { publishFromRun, runTeacherKey } from '../teacher/provision';
 import { manifestTestAccuracy, TeacherStore, type ListedEntry } from '../teacher/store';
-import { InputError, loadRunConfig, runCommand } from './runCommand';
+import { InputError, loadRunConfig, runCommand, readRunStatus } from './runCommand';
 
 const storeOf = (dir?: string) => (dir ? new TeacherStore(resolve(dir)) : new TeacherStore());
 
@@ -87,7 +87,7 @@ export function teacherAddCommand(runDir: string, o: { store?: string }): number
   let status: RunStatus;
   let cfg;
   try {
-    status = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as RunStatus;
+    status = readRunStatus(join(dir, 'status.json'));
     cfg = loadRunConfig(join(dir, 'config.json'));
   } catch (e) {
     throw new InputError(`${dir}: not a run folder with a readable status.json and config.json (${(e as Error).message})`);

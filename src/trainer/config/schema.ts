@@ -338,6 +338,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
         test: str('', 'LLaVA-format test JSON, relative to the experiment file. Required when source = llava.'),
         imageFolder: str('', 'Folder the image paths in the JSON files are relative to (itself relative to the experiment file). Required when source = llava.'),
         tokenizer: str('', 'Hugging Face tokenizer.json shared by teacher and student (they must share the vocabulary). Required when source = llava.'),
+        maxImagePixels: int(36_000_000, 'Largest image (width × height, read from its header) the loaders accept; a bigger one is refused before it is decoded (a small file can claim a huge size: a decompression bomb). Default 6000 × 6000.', { min: 1 }),
         maxLength: int(64, 'Max tokens of one sequence including the Np visual tokens; longer samples are truncated. Must exceed Np = (vision.imageSize / vision.patchSize)².', { min: 2 }),
         systemPrompt: str('Answer the question about the image.', 'System line prepended to instruction conversations (`<system> USER: <image>\\n{question} ASSISTANT: {answer}<eos>`).'),
       },

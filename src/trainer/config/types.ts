@@ -44,6 +44,8 @@ export interface DataConfig {
   tokenizer: string;
   /** Max tokens of one sequence including the Np visual tokens; longer samples are truncated. */
   maxLength: number;
+  /** Largest image (pixels, from its header) the loaders accept. */
+  maxImagePixels: number;
   /** System line prepended to instruction conversations. */
   systemPrompt: string;
 }

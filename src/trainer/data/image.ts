@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
+import { checkImageHeader, DEFAULT_MAX_IMAGE_PIXELS } from './imageHeader';
 
 interface Rgba {
   width: number;
@@ -14,7 +15,8 @@ interface Rgba {
   data: Uint8Array;
 }
 
-function decode(path: string): Rgba {
+/** Decodes a PNG or JPEG file (no size check: see {@link loadImage}). */
+export function decodeImage(path: string): Rgba {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -120,9 +122,11 @@ function toRgbFloat(img: Rgba, size: number): Float32Array {
  * Loads a PNG or JPEG file as RGB floats in [0, 1].
  * @returns Float32Array of length size*size*3, HWC layout.
  */
-export function loadImage(path: string, size: number): Float32Array {
+export function loadImage(path: string, size: number, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Float32Array {
   if (!Number.isInteger(size) || size < 1) throw new Error(`loadImage: size must be a positive integer, found ${size}`);
-  return toRgbFloat(decode(path), size);
+  // The header first: a decompression bomb is refused before anything is allocated.
+  checkImageHeader(path, maxPixels);
+  return toRgbFloat(decodeImage(path), size);
 }
 
 /**

@@ -4,8 +4,10 @@
  * `<image>` in the first human turn when the record has an image. Errors name the file, the
  * record (and JSONL line), the field and what was expected.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { checkImageHeader, DEFAULT_MAX_IMAGE_PIXELS } from './imageHeader';
+import { decodeImage } from './image';
 
 export interface LlavaTurn {
   from: 'human' | 'gpt';
@@ -34,8 +36,17 @@ export interface LlavaSample {
 }
 
 export interface LoadLlavaOptions {
-  /** Check that every referenced image file exists (default true). */
-  checkImages?: boolean;
+  /**
+   * How referenced images are checked before anything is written: `header` (default: each
+   * distinct image's path stays inside the image folder after resolving links, its header is a
+   * PNG or JPEG within `maxPixels`, and the first `decodeSample` of them decode), `exists` (the
+   * file exists: the built-in world, which this program wrote), or `false`.
+   */
+  checkImages?: 'header' | 'exists' | false;
+  /** Pixel budget of one image (data.maxImagePixels). */
+  maxPixels?: number;
+  /** Images fully decoded at load (the first distinct ones of the file), default 8. */
+  decodeSample?: number;
 }
 
 export const IMAGE_TOKEN = '<image>';
@@ -128,7 +139,9 @@ export function parseLlavaText(text: string, file: string): LlavaRecord[] {
 
 /**
  * Loads and validates a LLaVA JSON/JSONL file; image paths are resolved against `imageFolder`
- * and (unless `checkImages: false`) must exist.
+ * and checked as `options.checkImages` says (by default: confined to the folder, a sound header
+ * within the pixel budget, the first few decoded), every error naming the file, the record and
+ * the field.
  */
 export function loadLlavaFile(path: string, imageFolder: string, options: LoadLlavaOptions = {}): LlavaSample[] {
   let text: string;
@@ -136,16 +149,36 @@ export function loadLlavaFile(path: string, imageFolder: string, options: LoadLl
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${path}: file not found (expected a LLaVA JSON/JSONL file)` : `${path}: cannot read (${(e as Error).message})`);
+    throw new Error(code === 'ENOENT' ? `${path}: file not found (expected a LLaVA JSON/JSONL file)` : code === 'EISDIR' ? `${path}: is a folder (expected a LLaVA JSON/JSONL file)` : `${path}: cannot read (${(e as Error).message})`);
   }
   const records = parseLlavaText(text, path);
+  const mode = options.checkImages ?? 'header';
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  let decodeLeft = options.decodeSample ?? 8;
   const checked = new Set<string>();
+  let folderReal: string | undefined;
   return records.map((rec, i) => {
     const sample: LlavaSample = { ...rec };
     if (rec.image !== undefined) {
       const abs = resolve(imageFolder, rec.image);
-      if (options.checkImages !== false && !checked.has(abs)) {
-        if (!existsSync(abs)) throw new Error(`${path}: record ${i} (id ${rec.id}): image "${rec.image}" not found at ${abs}`);
+      if (mode && !checked.has(abs)) {
+        const where = `${path}: record ${i} (id ${rec.id}), field "image" ("${rec.image}")`;
+        if (!existsSync(abs)) throw new Error(`${where}: not found at ${abs}`);
+        if (mode === 'header') {
+          folderReal ??= realpathSync(imageFolder);
+          const real = realpathSync(abs);
+          const rel = relative(folderReal, real);
+          if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new Error(`${where}: resolves to ${real}, outside the image folder ${folderReal}; image paths must stay inside it`);
+          try {
+            checkImageHeader(real, maxPixels);
+            if (decodeLeft > 0) {
+              decodeLeft--;
+              decodeImage(real);
+            }
+          } catch (e) {
+            throw new Error(`${where}: ${(e as Error).message}`);
+          }
+        }
         checked.add(abs);
       }
       sample.image = abs;

@@ -77,6 +77,11 @@ export class KdTokenizer {
         `${path}: unsupported tokenizer model type ${JSON.stringify(model.type)}; expected one of ${SUPPORTED_MODELS.join(', ')} (a word-level vocabulary can be written as WordPiece)`,
       );
     }
+    const vocab = model.vocab;
+    if (typeof vocab !== 'object' || vocab === null || (model.type !== 'Unigram' && Array.isArray(vocab))) {
+      throw new Error(`${path}: tokenizer field "model.vocab" must be ${model.type === 'Unigram' ? 'an array of [token, score] pairs' : 'an object mapping each token to its id'}, found ${vocab === undefined ? 'nothing' : Array.isArray(vocab) ? 'an array' : typeof vocab}`);
+    }
+    if (json.added_tokens !== undefined && !Array.isArray(json.added_tokens)) throw new Error(`${path}: tokenizer field "added_tokens" must be an array of {id, content, special}, found ${typeof json.added_tokens}`);
     const withDefaults = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json };
     const cfgPath = join(dirname(path), 'tokenizer_config.json');
     const config = existsSync(cfgPath) ? readJson(cfgPath, 'tokenizer config') : {};

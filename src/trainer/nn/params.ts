@@ -120,6 +120,7 @@ export class ParamStore {
     for (const [n, v] of this.vars) {
       const t = tensors[prefix + n];
       if (!t) throw new Error(`${source}: missing tensor '${prefix + n}'`);
+      if (t.dtype !== 'F32' || !(t.data instanceof Float32Array)) throw new Error(`${source}: tensor '${prefix + n}' has dtype ${t.dtype}, expected a float (F32, F16 or BF16)`);
       if (t.shape.join(',') !== v.shape.join(',')) {
         throw new Error(`${source}: tensor '${prefix + n}' has shape [${t.shape}], expected [${v.shape}] (model sizes in the config differ from the checkpoint)`);
       }

@@ -10,6 +10,7 @@ import { generateWorld, KdTokenizer, loadImage, loadLlavaFile, type LlavaSample 
 import { encodeCaption, encodeConversation, encodeText, patchify, type EncodeOptions } from '../data/encode';
 import type { EncodedSample } from '../models/batch';
 import { numPatches, patchDim } from '../models/vision';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../data/imageHeader';
 
 export interface DataBundle {
   tokenizer: KdTokenizer;
@@ -35,9 +36,11 @@ export interface DataBundle {
  * (then cached per image path), so a stage decodes only the images its sampler draws (a 400-step
  * stage of batch 16 reads at most 6400 of the world's 30 000) and memory holds only those.
  */
-export function patchAttacher(cfg: Pick<ExperimentConfig, 'vision'>): (e: EncodedSample, s: LlavaSample) => EncodedSample {
+export function patchAttacher(cfg: Pick<ExperimentConfig, 'vision' | 'data'>): (e: EncodedSample, s: LlavaSample) => EncodedSample {
   const cache = new Map<string, Float32Array>();
   const { imageSize, patchSize } = cfg.vision;
+  // Checkpoints written before the field existed carry no limit: the default.
+  const maxPixels = cfg.data.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   return (e, s) => {
     if (e.visualStart < 0 || !s.image) return e;
     const path = s.image;
@@ -48,7 +51,11 @@ export function patchAttacher(cfg: Pick<ExperimentConfig, 'vision'>): (e: Encode
       get(): Float32Array {
         let p = cache.get(path);
         if (!p) {
-          p = patchify(loadImage(path, imageSize), imageSize, patchSize);
+          try {
+            p = patchify(loadImage(path, imageSize, maxPixels), imageSize, patchSize);
+          } catch (err) {
+            throw new Error(`image of sample ${s.id}: ${(err as Error).message}`);
+          }
           cache.set(path, p);
         }
         Object.defineProperty(out, 'patches', { value: p, enumerable: true, writable: false, configurable: false });
@@ -91,7 +98,8 @@ export function loadData(cfg: ExperimentConfig, experimentFile: string, log: (m:
     };
   }
   const tokenizer = KdTokenizer.fromFile(files.tokenizer);
-  const load = (f: string) => loadLlavaFile(f, files.imageFolder);
+  // The world's images were written by this program: existence only; user data: the full check.
+  const load = (f: string) => loadLlavaFile(f, files.imageFolder, { checkImages: d.source === 'world' ? 'exists' : 'header', maxPixels: d.maxImagePixels });
   const captions = load(files.captions);
   const instructions = load(files.instructions);
   const val = load(files.val);
