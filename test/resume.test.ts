@@ -2,11 +2,14 @@
  * Exact resume of the built CLI on the tiny preset: a run stopped by SIGTERM mid-stage (exit 130,
  * state `stopped`, resume checkpoint at the stop step) and a run killed by SIGKILL (status left
  * `running` with a dead pid, resumed from the last periodic checkpoint) both finish, after
- * `llava-kd resume`, with the same metrics, evals and weights as an uninterrupted run.
+ * `llava-kd resume`, with the same metrics, evals and weights as an uninterrupted run; and a
+ * campaign of SIGKILLs at seeded random points (some inside writes), resumed after each.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mulberry32 } from '../src/trainer/nn/params';
 import type { EvalLine, MetricsLine, RunStatus, TrainerEvent } from '../src/common/runFormat';
 import { effectiveState } from '../src/common/runReader';
 import { loadCheckpoint } from '../src/trainer/train/checkpoint';
@@ -177,6 +180,56 @@ test('SIGKILL mid-stage: status stays running with a dead pid (reported failed),
     assert.equal(new Set(rows).size, rows.length, `no duplicate lines in ${f} after resume`);
   }
   assertSameFinalWeights(runC);
+});
+
+test('kill campaign: 4 SIGKILLs at seeded random points (some mid-write), a resume after each; files stay valid, no duplicate lines, no temp files, the same final weights', async () => {
+  const rnd = mulberry32(22);
+  const known = runDirs(expDir);
+  const total = metricsA.length;
+  let dir: string | undefined;
+  let kills = 0;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    // Kill after a random number of further steps, sometimes a few ms later (inside a write).
+    const after = 1 + Math.floor(rnd() * Math.max(1, total / 3));
+    const delay = rnd() < 0.5 ? 0 : Math.floor(rnd() * 30);
+    let seen = 0;
+    let killed = false;
+    const onEvent = (e: TrainerEvent, child: import('node:child_process').ChildProcess) => {
+      if (attempt === 4 || killed || e.event !== 'step' || ++seen < after) return;
+      killed = true;
+      setTimeout(() => child.kill('SIGKILL'), delay);
+    };
+    const r = dir ? await runCli(['resume', dir, '--json'], { onEvent }) : await runCli(kdArgs(), { onEvent });
+    dir ??= newRunDir(known);
+    if (r.signal === 'SIGKILL') {
+      kills++;
+      // Every file a reader opens is valid after the kill (a half-written last line is allowed).
+      readJson<RunStatus>(path.join(dir, 'status.json'));
+      for (const f of ['metrics.jsonl', 'eval.jsonl', 'samples.jsonl']) {
+        if (!fs.existsSync(path.join(dir, f))) continue;
+        const text = fs.readFileSync(path.join(dir, f), 'utf8');
+        const lines = text.split('\n');
+        lines.slice(0, -1).forEach((l, i) => assert.doesNotThrow(() => JSON.parse(l), `${f} line ${i + 1} after kill ${kills}`));
+      }
+      for (const c of fs.readdirSync(path.join(dir, 'checkpoints')).filter((f) => f.endsWith('.safetensors'))) loadCheckpoint(path.join(dir, 'checkpoints', c));
+      continue;
+    }
+    assert.equal(r.code, 0, explain(r));
+    if (readJson<RunStatus>(path.join(dir, 'status.json')).state === 'completed') break;
+  }
+  assert.ok(kills >= 3, `only ${kills} kills landed`);
+  const st = readJson<RunStatus>(path.join(dir!, 'status.json'));
+  assert.equal(st.state, 'completed');
+  const metrics = readJsonlStrict<MetricsLine>(path.join(dir!, 'metrics.jsonl'));
+  assert.deepEqual(metrics.map(key), metricsA.map(key), 'each (stage, step) once, in order');
+  metrics.forEach((m, i) => assertSameStep(m, metricsA[i]));
+  for (const f of ['eval.jsonl', 'samples.jsonl']) {
+    const rows = readJsonlStrict<{ stage: string; step: number; id?: string; split?: string; model?: string }>(path.join(dir!, f)).map((x) => `${x.stage}@${x.step}@${x.split ?? ''}@${x.model ?? ''}@${x.id ?? ''}`);
+    assert.equal(new Set(rows).size, rows.length, `no duplicate lines in ${f}`);
+  }
+  const temps = [dir!, path.join(dir!, 'checkpoints')].flatMap((d) => fs.readdirSync(d).filter((f) => f.includes('.tmp-')));
+  assert.deepEqual(temps, [], 'temp files of killed writers are cleaned up');
+  assertSameFinalWeights(dir!);
 });
 
 test('resume refuses a completed run and a folder that is not a run (exit 2)', async () => {
