@@ -32,3 +32,12 @@ test('lines without globalStep are skipped', () => {
   const c = metricsToColumns([{ stage: 'x' } as unknown as MetricsLine]);
   assert.equal(c.globalStep.length, 0);
 });
+
+test('lastPerKey: the lines an interrupted process wrote after its checkpoint are superseded by the resumed ones', async () => {
+  const { lastPerKey, metricsKey, evalKey } = await import('../src/common/runReader');
+  const m = (step: number, loss: number) => ({ stage: 'kd/dft', step, loss });
+  const rows = [m(1, 5), m(2, 4), m(3, 3.9), m(4, 3.8), /* killed; resumed from the step-2 checkpoint */ m(3, 3.7), m(4, 3.6), m(5, 3.5)];
+  assert.deepEqual(lastPerKey(rows, metricsKey).map((r) => [r.step, r.loss]), [[1, 5], [2, 4], [3, 3.7], [4, 3.6], [5, 3.5]]);
+  const e = (step: number, model: string, accuracy: number) => ({ stage: 'kd/dft', step, split: 'val', model, accuracy });
+  assert.deepEqual(lastPerKey([e(10, 'kd', 0.1), e(10, 'teacher', 0.8), e(10, 'kd', 0.2)], evalKey).map((r) => [r.model, r.accuracy]), [['teacher', 0.8], ['kd', 0.2]]);
+});

@@ -77,6 +77,24 @@ export function readJsonl<T>(file: string): JsonlResult<T> {
   return { rows, errors };
 }
 
+/** The key a metrics line is unique by: one line per (stage, step). */
+export const metricsKey = (r: { stage?: string; step?: number }): string => `${r.stage}|${r.step}`;
+/** The key a sample line is unique by: (stage, step, sample id). */
+export const sampleKey = (r: { stage?: string; step?: number; id?: string }): string => `${r.stage}|${r.step}|${r.id}`;
+/** The key an eval line is unique by: (stage, step, split, model). */
+export const evalKey = (r: { stage?: string; step?: number; split?: string; model?: string }): string => `${r.stage}|${r.step}|${r.split}|${r.model}`;
+
+/**
+ * The last line of each key, in the order of those last lines. Runs resumed by versions that
+ * kept the lines an interrupted process wrote after its last checkpoint hold such duplicates;
+ * the resumed process's lines (the later ones) are the ones that count.
+ */
+export function lastPerKey<T>(rows: readonly T[], key: (r: T) => string): T[] {
+  const last = new Map<string, number>();
+  rows.forEach((r, i) => last.set(key(r), i));
+  return rows.filter((r, i) => last.get(key(r)) === i);
+}
+
 export interface JsonlTailResult<T> extends JsonlResult<T> {
   /** True when the file shrank, was replaced or deleted since the last read: the tail restarted from
    *  the beginning, so the caller should drop what it had and treat `rows` as the full content. */

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { EvalLine, MetricsLine } from '../common/runFormat';
-import { JsonlTail } from '../common/runReader';
+import { evalKey, JsonlTail, lastPerKey, metricsKey } from '../common/runReader';
 import type { HyperTarget, RunInfo, WebviewMessage } from '../common/messages';
 import { hyperTarget, runDivergence } from '../host/configSources';
 import { applyHyperEdit } from '../host/hyperEdit';
@@ -26,6 +26,8 @@ interface Tail {
   metrics: JsonlTail<MetricsLine>;
   evals: JsonlTail<EvalLine>;
   stages: string[];
+  /** Keys of the lines shown so far (metricsKey, `e ` + evalKey). */
+  seen: Set<string>;
 }
 
 const divergences = new Map<string, string | undefined>();
@@ -61,16 +63,21 @@ export class DashboardPanel extends PanelBase {
     const evals: Record<string, EvalLine[]> = {};
     for (const dir of this.sources) {
       const info = runInfoOf(this.services.store, dir);
-      const tail: Tail = { metrics: new JsonlTail<MetricsLine>(path.join(dir, 'metrics.jsonl')), evals: new JsonlTail<EvalLine>(path.join(dir, 'eval.jsonl')), stages: [] };
+      const tail: Tail = { metrics: new JsonlTail<MetricsLine>(path.join(dir, 'metrics.jsonl')), evals: new JsonlTail<EvalLine>(path.join(dir, 'eval.jsonl')), stages: [], seen: new Set<string>() };
       const m = tail.metrics.read();
       const e = tail.evals.read();
       for (const err of [...m.errors, ...e.errors].slice(0, 5)) this.deps.log.warn(`${dir}: line ${err.line}: ${err.message}`);
-      const cols = metricsToColumns(m.rows);
+      // One line per (stage, step): older resumed runs may hold the superseded lines too.
+      const mRows = lastPerKey(m.rows, metricsKey);
+      const eRows = lastPerKey(e.rows, evalKey);
+      for (const r of mRows) tail.seen.add(metricsKey(r));
+      for (const r of eRows) tail.seen.add(`e ${evalKey(r)}`);
+      const cols = metricsToColumns(mRows);
       tail.stages = cols.stages;
       this.tails.set(dir, tail);
       runs.push(info);
       metrics[dir] = cols;
-      evals[dir] = e.rows;
+      evals[dir] = eRows;
       this.statusKeys.set(dir, JSON.stringify(info));
     }
     const seen = new Set<string>();
@@ -90,11 +97,15 @@ export class DashboardPanel extends PanelBase {
     for (const [dir, t] of this.tails) {
       const m = t.metrics.read();
       const e = t.evals.read();
-      if (m.reset || e.reset) {
+      // A line for a (stage, step) already shown supersedes it: read the run again, deduplicated.
+      const again = m.rows.some((r) => t.seen.has(metricsKey(r))) || e.rows.some((r) => t.seen.has(`e ${evalKey(r)}`));
+      if (m.reset || e.reset || again) {
         this.init();
         return;
       }
       if (!m.rows.length && !e.rows.length) continue;
+      for (const r of m.rows) t.seen.add(metricsKey(r));
+      for (const r of e.rows) t.seen.add(`e ${evalKey(r)}`);
       const cols = metricsToColumns(m.rows, t.stages);
       t.stages = cols.stages;
       this.post({ type: 'dashboard/append', key: dir, metrics: cols, evals: e.rows });

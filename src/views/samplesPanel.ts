@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mayOpen } from '../host/pathGuard';
 import type { SampleLine } from '../common/runFormat';
-import { JsonlTail } from '../common/runReader';
+import { JsonlTail, lastPerKey, sampleKey } from '../common/runReader';
 import type { RunInfo, SampleView, WebviewMessage } from '../common/messages';
 import { PanelBase, type PanelDeps } from './panelBase';
 import { runInfoOf, type PanelServices } from './dashboardPanel';
@@ -64,7 +64,8 @@ export class SamplesPanel extends PanelBase {
       const info = runInfoOf(this.services.store, dir);
       this.statusKeys.set(dir, info.state);
       runs.push(info);
-      samples[dir] = r.rows.map((s) => this.view(s));
+      // One line per (stage, step, sample): older resumed runs may hold superseded lines too.
+      samples[dir] = lastPerKey(r.rows, sampleKey).map((s) => this.view(s));
     }
     this.post({ type: 'samples/init', runs, samples });
     this.ensureTimer();

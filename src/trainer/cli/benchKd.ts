@@ -11,7 +11,7 @@ import { presetConfig } from '../config';
 import { generateWorld } from '../data';
 import { join, resolve } from 'node:path';
 import { EXPERIMENT_FILE, type EvalLine, type RunStatus } from '../../common/runFormat';
-import { listRuns, readJsonl } from '../../common/runReader';
+import { evalKey, lastPerKey, listRuns, readJsonl } from '../../common/runReader';
 import { benchTables, type BenchResult } from './benchTables';
 import { majorityBaseline } from './demo';
 
@@ -130,7 +130,7 @@ export async function benchKdCommand(o: { seeds: string; preset: string; out: st
   const writeTables = (): void => {
     const results: BenchResult[] = [];
     for (const j of jobs.filter((x) => x.runDir && x.seconds !== undefined && x.ok)) {
-      const { rows } = readJsonl<EvalLine>(join(j.runDir!, 'eval.jsonl'));
+      const rows = lastPerKey(readJsonl<EvalLine>(join(j.runDir!, 'eval.jsonl')).rows, evalKey);
       for (const e of rows.filter((r) => r.split === 'test')) {
         const model = e.model === 'kd' ? (j.variant.endsWith('-long') ? `control ${j.variant} (CE only)` : `LLaVA-KD ${j.variant === 'main' ? 'dpt-sft-dft' : j.variant.replace('_', ' with preset ')}`) : e.model === 'baseline' ? 'baseline pt-sft' : e.model;
         // A reused teacher was not trained by this run: its time is the stored teacher's training time.
