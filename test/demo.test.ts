@@ -5,6 +5,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { majorityBaseline, verdict } from '../src/trainer/cli/demo';
 import { cleanupTmp, explain, readJson, runCli, runDirs, tmpDir } from './helpers/cli';
@@ -44,4 +46,11 @@ test('demo (tiny): main run, then the control from its checkpoints; the table an
   for (const row of ['| teacher |', '| baseline |', '| kd |', '| control |', '| majority answer per type |']) assert.ok(r.stdout.includes(row), `table row ${row}\n${r.stdout}`);
   assert.match(r.stdout, /LLaVA-KD − baseline: [+-]\d+\.\d points; LLaVA-KD − control \(CE only, same student steps\): [+-]\d+\.\d points/);
   assert.doesNotMatch(r.stdout, /gap closed/);
+  if (os.availableParallelism() >= 2) {
+    // Two cores: the control trains beside the main run, from the checkpoints it has written.
+    assert.match(r.stderr, /\[demo\] control run started beside the main run/);
+    const ms = readJson<RunStatus>(path.join(main, 'status.json'));
+    assert.ok(Date.parse(st.startedAt) < Date.parse(ms.endedAt!), `control started ${st.startedAt}, main ended ${ms.endedAt}`);
+    assert.ok(fs.statSync(path.join(dir, 'control', 'control.log')).size > 0);
+  }
 });
