@@ -10,52 +10,34 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/trainer/backend';
-import { presetConfig } from '../src/trainer/config';
 import { kdLossRows } from '../src/trainer/losses';
 import { buildBatch, disposeBatch, type EncodedSample } from '../src/trainer/models/batch';
-import { Mllm } from '../src/trainer/models/mllm';
-import { numPatches, patchDim, VisionEncoder } from '../src/trainer/models/vision';
-import { mulberry32 } from '../src/trainer/nn/params';
+import type { Mllm } from '../src/trainer/models/mllm';
+import type { VisionEncoder } from '../src/trainer/models/vision';
+import { np, pd, syntheticSet, tinyModels, V } from './helpers/tinyModels';
 import { CachedTeacher, teacherCacheKey } from '../src/trainer/train/teacherCache';
 import { OnlineTeacher } from '../src/trainer/train/step';
 
-const cfg = presetConfig('tiny');
-const V = 40;
-const np = numPatches(cfg.vision);
-const pd = patchDim(cfg.vision);
 let vision: VisionEncoder;
 let teacher: Mllm;
 let student: Mllm;
+let models: ReturnType<typeof tinyModels>;
 let dir: string;
 let set: EncodedSample[];
 
 /** 70 samples (more than two build chunks): most with one of 5 images, some text-only. */
-function makeSet(): EncodedSample[] {
-  const r = mulberry32(3);
-  const images = Array.from({ length: 5 }, () => Float32Array.from({ length: np * pd }, () => r()));
-  return Array.from({ length: 70 }, (_, i) => {
-    const withImage = i % 7 !== 3;
-    const n = 4 + Math.floor(r() * 9);
-    const text = Array.from({ length: n }, () => 1 + Math.floor(r() * (V - 1)));
-    const tokens = withImage ? [text[0], ...new Array(np).fill(0), ...text.slice(1)] : text;
-    const isLabel = Uint8Array.from(tokens, (_, j) => (j >= tokens.length - 3 ? 1 : 0));
-    return { id: `s${i}`, tokens, visualStart: withImage ? 1 : -1, isLabel, ...(withImage ? { patches: images[i % 5] } : {}) };
-  });
-}
+const makeSet = (): EncodedSample[] => syntheticSet(3, 70, 5, 7, 3, 9);
 
 before(async () => {
   await initBackend('wasm');
-  vision = new VisionEncoder(cfg.vision, 1);
-  teacher = new Mllm(cfg.teacher, cfg.vision.dim, V, 2);
-  student = new Mllm(cfg.student, cfg.vision.dim, V, 3);
+  models = tinyModels();
+  ({ vision, teacher, student } = models);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llava-kd-tcache-'));
   set = makeSet();
 });
 
 after(() => {
-  vision.params.dispose();
-  teacher.dispose();
-  student.dispose();
+  models.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
