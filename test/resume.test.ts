@@ -182,7 +182,7 @@ test('SIGKILL mid-stage: status stays running with a dead pid (reported failed),
   assertSameFinalWeights(runC);
 });
 
-test('kill campaign: 4 SIGKILLs at seeded random points (some mid-write), a resume after each; files stay valid, no duplicate lines, no temp files, the same final weights', async () => {
+test('kill campaign: 4 SIGKILLs at seeded random points (some mid-write), a resume after each; files stay valid, no duplicate lines, no temp files, the same final weights', async (t) => {
   const rnd = mulberry32(22);
   const known = runDirs(expDir);
   const total = metricsA.length;
@@ -218,6 +218,7 @@ test('kill campaign: 4 SIGKILLs at seeded random points (some mid-write), a resu
     if (readJson<RunStatus>(path.join(dir, 'status.json')).state === 'completed') break;
   }
   assert.ok(kills >= 3, `only ${kills} kills landed`);
+  t.diagnostic(`${kills} kills landed, each resumed`);
   const st = readJson<RunStatus>(path.join(dir!, 'status.json'));
   assert.equal(st.state, 'completed');
   const metrics = readJsonlStrict<MetricsLine>(path.join(dir!, 'metrics.jsonl'));
