@@ -10,8 +10,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadCheckpoint, saveCanonicalCheckpoint } from '../train/checkpoint';
 import { join } from 'node:path';
-import type { EvalLine, RunState, RunStatus, TeacherStoreUse } from '../../common/runFormat';
-import { readJsonl } from '../../common/runReader';
+import type { EvalLine, RunState, TeacherStoreUse } from '../../common/runFormat';
+import { readJsonl, readStatus } from '../../common/runReader';
 import type { ExperimentConfig } from '../config/types';
 import { fullPlan, isTeacherSide, visionCheckpoint, type StagePlan } from '../../common/stagePlan';
 import type { RunContext } from '../train/runner';
@@ -128,12 +128,8 @@ export function publishFromRun(ctx: Pick<RunContext, 'cfg' | 'experimentFile' | 
 
 /** Most threads a teacher-side stage of the run trained on (status.json; runs before it was recorded: the configured count). */
 function teacherWorkers(ctx: Pick<RunContext, 'cfg' | 'writer' | 'stages'>): number {
-  let threads = ctx.writer.status?.threads;
-  if (!threads) {
-    try {
-      threads = (JSON.parse(readFileSync(ctx.writer.file('status.json'), 'utf8')) as RunStatus).threads;
-    } catch { /* no status yet: the configured count */ }
-  }
+  const onDisk = ctx.writer.status ? undefined : readStatus(ctx.writer.dir);
+  const threads = ctx.writer.status?.threads ?? (onDisk?.ok ? onDisk.status.threads : undefined);
   const side = ctx.stages.filter(isTeacherSide).map((s) => threads?.[s.id]).filter((n): n is number => n !== undefined);
   return side.length ? Math.max(...side) : Math.max(1, ctx.cfg.workers);
 }
