@@ -84,18 +84,27 @@ test('buildBatch: shifted targets, unshifted visual mask, splice indices (text-o
     assert.deepEqual(Array.from(b.host.targetMask), expTMask);
     assert.deepEqual(Array.from(b.host.visualMask), expVMask);
     assert.deepEqual(b.host.lengths, [3, 6, 9]);
-    // Visual slots point into the visual block [B·L, B·L + Bi·Np), image by image; others to themselves.
-    const expSrc = Array.from({ length: 3 * L }, (_, i) => i);
-    expSrc[L + 1] = 3 * L + 0; expSrc[L + 2] = 3 * L + 1;
-    expSrc[2 * L + 2] = 3 * L + 2; expSrc[2 * L + 3] = 3 * L + 3;
+    // Packed rows: the three samples' 3 + 6 + 9 real tokens back to back, no padding.
+    assert.equal(b.N, 18);
+    assert.deepEqual(b.seqStarts, [0, 3, 9, 18]);
+    const N = 18;
+    // Visual slots point into the visual block [N, N + Bi·Np), image by image; others to their own row.
+    const expSrc = Array.from({ length: N }, (_, i) => i);
+    expSrc[3 + 1] = N + 0; expSrc[3 + 2] = N + 1;
+    expSrc[9 + 2] = N + 2; expSrc[9 + 3] = N + 3;
     assert.deepEqual(src, expSrc);
     assert.deepEqual(Array.from(b.visualPos!.dataSync()), [L + 1, L + 2, 2 * L + 2, 2 * L + 3]);
-    // Tokens: pad at visual and padding slots, the sample's ids elsewhere.
-    const expToks = new Array(3 * L).fill(pad);
-    [3, 4, 6].forEach((t, i) => { expToks[i] = t; });
-    [5, pad, pad, 7, 8, 9].forEach((t, i) => { expToks[L + i] = t; });
-    [10, 11, pad, pad, 12, 13, 14, 15, 16].forEach((t, i) => { expToks[2 * L + i] = t; });
-    assert.deepEqual(toks, expToks);
+    // Tokens of the packed rows: pad at visual slots, the sample's ids elsewhere.
+    assert.deepEqual(toks, [3, 4, 6, 5, pad, pad, 7, 8, 9, 10, 11, pad, pad, 12, 13, 14, 15, 16]);
+    // unpack: the packed row of each flat position, N at padding.
+    const expUnpack = new Array(3 * L).fill(N);
+    for (let i = 0; i < 3; i++) expUnpack[i] = i;
+    for (let i = 0; i < 6; i++) expUnpack[L + i] = 3 + i;
+    for (let i = 0; i < 9; i++) expUnpack[2 * L + i] = 9 + i;
+    assert.deepEqual(Array.from(b.unpack.dataSync()), expUnpack);
+    // lossRows: the packed rows of the response positions (0, 1 | 3, 4 | 7), then of the visual slots.
+    assert.deepEqual(Array.from(b.targetPos.dataSync()), [0, 1, L + 3, L + 4, 2 * L + 7]);
+    assert.deepEqual(Array.from(b.lossRows.dataSync()), [0, 1, 3 + 3, 3 + 4, 9 + 7, 3 + 1, 3 + 2, 9 + 2, 9 + 3]);
     assert.deepEqual(b.patches!.shape, [2, np, pd]);
     assert.deepEqual(Array.from(b.patches!.dataSync()), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   } finally {
@@ -149,7 +158,7 @@ test('bmm4: value and gradients equal tf.matMul on rank-4 operands', () => {
   tf.dispose([a, b, r, ga, gb, ra, rb]);
 });
 
-test('fused attention (wasm kernels): values and gradients equal tf ops with built-in gradients; causal or not, rotary or not, packed qkv', () => {
+test('fused attention (wasm kernels): values and gradients equal tf ops with built-in gradients; causal or not, rotary or not, packed qkv, packed sequences', () => {
   /** Independent reference: per-head transposes, built-in matMul/softmax, rotary from its formula. */
   const ref = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, H: number, causal: boolean, theta: number | null): tf.Tensor => {
     const [B, L, d] = q.shape;
@@ -196,6 +205,38 @@ test('fused attention (wasm kernels): values and gradients equal tf ops with bui
     }
     tf.dispose([q, k, v, w, yr, ...gr]);
   }
+  // Packed sequences (seqStarts): each attends within itself, rotary positions restart at 0; the
+  // reference runs every sequence on its own through the tf-ops attention above.
+  for (const [H, dh, causal, theta, starts] of [[2, 8, true, 10000, [0, 5, 12, 13, 20]], [3, 6, false, null, [0, 9, 16]], [4, 32, true, 10000, [0, 37, 40, 64, 90]]] as const) {
+    const d = H * dh;
+    const N = starts[starts.length - 1];
+    const mk = (seed: number) => tf.tensor3d(rand(N * d, seed), [1, N, d]);
+    const [q, k, v, w] = [mk(51 + N), mk(52 + N), mk(53 + N), mk(54 + N)];
+    const seqStarts = [...starts];
+    const opts = { heads: H, causal, seqStarts, ...(theta === null ? {} : { rope: { theta } }) };
+    const perSequence = (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D) => {
+      const cut = (t: tf.Tensor3D, s: number) => tf.slice(t, [0, starts[s], 0], [1, starts[s + 1] - starts[s], d]) as tf.Tensor3D;
+      return tf.concat(starts.slice(1).map((_, s) => ref(cut(a, s), cut(b, s), cut(c, s), H, causal, theta)), 1);
+    };
+    const grads = (f: (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D) => tf.Tensor) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D), w)))([q, k, v]);
+    const tag = `packed ${[H, dh, causal, theta]} starts ${starts}`;
+    const yr = perSequence(q, k, v);
+    const gr = grads(perSequence);
+    const candidates: [string, (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D) => tf.Tensor][] = [
+      ['fused', (a, b, c) => multiHeadAttention(a, b, c, opts)],
+      ['composed', (a, b, c) => composedAttention(a, b, c, opts)],
+    ];
+    for (const [name, f] of candidates) {
+      const yo = f(q, k, v);
+      assert.ok(maxAbsDiff(yo.dataSync(), yr.dataSync()) < 1e-5, `${name} value ${tag}: ${maxAbsDiff(yo.dataSync(), yr.dataSync())}`);
+      const go = grads(f);
+      go.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gr[i].dataSync()) < 1e-4, `${name} gradient ${'qkv'[i]} ${tag}: ${maxAbsDiff(g.dataSync(), gr[i].dataSync())}`));
+      tf.dispose([yo, ...go]);
+    }
+    tf.dispose([q, k, v, w, yr, ...gr]);
+  }
+  assert.throws(() => multiHeadAttention(tf.zeros([1, 6, 4]) as tf.Tensor3D, tf.zeros([1, 6, 4]) as tf.Tensor3D, tf.zeros([1, 6, 4]) as tf.Tensor3D, { heads: 2, causal: true, seqStarts: [0, 4] }), /seqStarts must run from 0 to 6/);
 });
 
 test('gatherRows: rows gathered, gradient sums duplicate indices (plain-JS reference)', () => {

@@ -41,7 +41,10 @@ export class Mllm {
    */
   forward(batch: Batch, visionFeats: tf.Tensor3D | null): MllmOutput {
     const { Bi, Np } = batch;
-    const logits = lmHead(this.params, this.cfg.lm, this.hidden(batch, visionFeats));
+    // The decoder runs on the packed rows; the padded grid gets them back, zeros at padding.
+    const packed = this.hidden(batch, visionFeats);
+    const h = gatherRows(tf.concat([packed, tf.zeros([1, this.cfg.lm.dim])], 0) as tf.Tensor2D, batch.unpack);
+    const logits = lmHead(this.params, this.cfg.lm, h);
     const visLogits = batch.visualPos && Bi > 0 ? (gatherRows(logits, batch.visualPos).reshape([Bi, Np, this.vocab]) as tf.Tensor3D) : null;
     return { logits, visLogits };
   }
@@ -61,25 +64,24 @@ export class Mllm {
   }
 
   /**
-   * Logits at the given flat positions only (b·L + i), e.g. the last position of each prompt
-   * when generating.
-   * @param rows int32 [N], created outside any function being differentiated
-   * @returns [N, V]
+   * Logits at the given packed rows only (row seqStarts[b] + i is position i of sample b), e.g.
+   * the last position of each prompt when generating.
+   * @param rows int32 [M], created outside any function being differentiated
+   * @returns [M, V]
    */
   logitsAt(batch: Batch, visionFeats: tf.Tensor3D | null, rows: tf.Tensor1D): tf.Tensor2D {
     return lmHead(this.params, this.cfg.lm, gatherRows(this.hidden(batch, visionFeats), rows));
   }
 
-  /** Final hidden states [B·L, d]: token embeddings with the projected image spliced in, through the decoder. */
+  /** Final hidden states [N, d] of the packed rows: token embeddings with the projected image spliced in, through the decoder. */
   private hidden(batch: Batch, visionFeats: tf.Tensor3D | null): tf.Tensor2D {
-    const { B, L, Bi, Np } = batch;
-    const d = this.cfg.lm.dim;
+    const { Bi, Np } = batch;
     let emb: tf.Tensor2D = embedTokens(this.params, batch.tokens);
     if (visionFeats && Bi > 0) {
       const vis = projectorForward(this.params, visionFeats.reshape([Bi * Np, this.dVision]) as tf.Tensor2D);
       emb = gatherRows(tf.concat([emb, vis], 0) as tf.Tensor2D, batch.srcIndex);
     }
-    return qwen2Hidden(this.params, this.cfg.lm, emb.reshape([B, L, d]) as tf.Tensor3D);
+    return qwen2Hidden(this.params, this.cfg.lm, emb, batch.seqStarts);
   }
 
   /** Parameter name prefixes of a trainable-module list. */

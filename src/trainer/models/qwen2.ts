@@ -35,12 +35,13 @@ export function embedTokens(p: ParamStore, ids: tf.Tensor1D): tf.Tensor2D {
 }
 
 /**
- * Runs the decoder on input embeddings and returns the logits at every position.
- * @param x [B, L, d] input embeddings (text and projected visual tokens already spliced)
- * @returns logits [B·L, V]
+ * Runs the decoder on input embeddings and returns the logits at every row.
+ * @param x [N, d] input embeddings of sequences back to back (text and projected visual tokens already spliced)
+ * @param seqStarts [S + 1] first row of each sequence, then N
+ * @returns logits [N, V]
  */
-export function qwen2Forward(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.Tensor2D {
-  return lmHead(p, cfg, qwen2Hidden(p, cfg, x));
+export function qwen2Forward(p: ParamStore, cfg: LmConfig, x: tf.Tensor2D, seqStarts: number[]): tf.Tensor2D {
+  return lmHead(p, cfg, qwen2Hidden(p, cfg, x, seqStarts));
 }
 
 /**
@@ -54,25 +55,28 @@ export function lmHead(p: ParamStore, cfg: LmConfig, h: tf.Tensor2D): tf.Tensor2
 }
 
 /**
- * Runs the decoder blocks and the final RMSNorm.
- * @param x [B, L, d] input embeddings (text and projected visual tokens already spliced)
- * @returns final hidden states [B·L, d]
+ * Runs the decoder blocks and the final RMSNorm on packed rows: S sequences back to back, no
+ * padding (every op but attention works row by row; attention stays within each sequence, and
+ * rotary positions restart at 0 in each).
+ * @param x [N, d] input embeddings (text and projected visual tokens already spliced)
+ * @param seqStarts [S + 1] first row of each sequence, then N
+ * @returns final hidden states [N, d]
  */
-export function qwen2Hidden(p: ParamStore, cfg: LmConfig, x: tf.Tensor3D): tf.Tensor2D {
-  const [B, L, d] = x.shape;
+export function qwen2Hidden(p: ParamStore, cfg: LmConfig, x: tf.Tensor2D, seqStarts: number[]): tf.Tensor2D {
+  const [N, d] = x.shape;
   const H = cfg.heads;
   const rope = { theta: cfg.ropeTheta };
-  let h: tf.Tensor = x;
+  let h: tf.Tensor = x.reshape([1, N, d]);
   for (let i = 0; i < cfg.layers; i++) {
     const b = `lm.layers.${i}.`;
     const n1 = rmsNorm(h, p.get(b + 'ln1') as tf.Tensor1D, cfg.rmsEps);
     const proj = (w: string, bias: string) => linear(n1, p.get(b + w) as tf.Tensor2D, p.get(b + bias) as tf.Tensor1D) as tf.Tensor3D;
-    const o = multiHeadAttention(proj('attn.wq', 'attn.bq'), proj('attn.wk', 'attn.bk'), proj('attn.wv', 'attn.bv'), { heads: H, causal: true, rope });
+    const o = multiHeadAttention(proj('attn.wq', 'attn.bq'), proj('attn.wk', 'attn.bk'), proj('attn.wv', 'attn.bv'), { heads: H, causal: true, rope, seqStarts });
     h = tf.add(h, linear(o, p.get(b + 'attn.wo') as tf.Tensor2D));
     const n2 = rmsNorm(h, p.get(b + 'ln2') as tf.Tensor1D, cfg.rmsEps);
     const gate = silu(linear(n2, p.get(b + 'mlp.gate') as tf.Tensor2D));
     const up = linear(n2, p.get(b + 'mlp.up') as tf.Tensor2D);
     h = tf.add(h, linear(tf.mul(gate, up), p.get(b + 'mlp.down') as tf.Tensor2D));
   }
-  return rmsNorm(h, p.get('lm.norm') as tf.Tensor1D, cfg.rmsEps).reshape([B * L, d]) as tf.Tensor2D;
+  return rmsNorm(h, p.get('lm.norm') as tf.Tensor1D, cfg.rmsEps).reshape([N, d]) as tf.Tensor2D;
 }

@@ -9,10 +9,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ATTENTION_WASM_BASE64 } from './attentionWasm.generated';
+import { lazyKernelModule, type KernelExports, type KernelModule } from './kernelModule';
+import { readView, tapeRecording } from './heapView';
 import { bmm4 } from './ops';
 
-interface Kernels {
-  memory: WebAssembly.Memory;
+interface Kernels extends KernelExports {
   attentionForward(q: number, k: number, v: number, ld: number, o: number, ldo: number, p: number, B: number, H: number, L: number, dh: number, scale: number, causal: number): void;
   attentionBackward(q: number, k: number, v: number, ld: number, p: number, dout: number, ldo: number, dq: number, dk: number, dv: number, scratch: number, B: number, H: number, L: number, dh: number, scale: number, causal: number): void;
   rope(x: number, ld: number, cos: number, sin: number, B: number, L: number, H: number, dh: number, sign: number): void;
@@ -28,34 +29,15 @@ export interface AttentionOptions {
   /** Position i attends to j ≤ i only (the decoder), else to every position (the ViT). */
   causal: boolean;
   rope?: RopeOptions;
+  /**
+   * Packed sequences: the input is [1, N, ·], sequence s at rows seqStarts[s] … seqStarts[s+1]
+   * (seqStarts ends with N); each attends within itself only, rotary positions restarting at 0.
+   * Absent: [B, L, ·] is B sequences of length L.
+   */
+  seqStarts?: number[];
 }
 
-let kernels: Kernels | undefined;
-/** Operands start above the module's own static data. */
-const BASE = 65536;
-
-function module(): Kernels {
-  if (!kernels) {
-    const m = new WebAssembly.Module(Buffer.from(ATTENTION_WASM_BASE64, 'base64'));
-    kernels = new WebAssembly.Instance(m, { env: { abort: () => { throw new Error('attention kernel aborted'); } } }).exports as unknown as Kernels;
-  }
-  return kernels;
-}
-
-/** Byte offsets of consecutive f32 regions of the given lengths, the memory grown to hold them. */
-function layout(k: Kernels, lengths: number[]): number[] {
-  const offsets: number[] = [];
-  let at = BASE;
-  for (const n of lengths) {
-    offsets.push(at);
-    at += Math.ceil((n * 4) / 16) * 16;
-  }
-  const have = k.memory.buffer.byteLength;
-  if (at > have) k.memory.grow(Math.ceil((at - have) / 65536));
-  return offsets;
-}
-
-const f32 = (k: Kernels, offset: number, n: number): Float32Array => new Float32Array(k.memory.buffer, offset, n);
+const module = lazyKernelModule<Kernels>(ATTENTION_WASM_BASE64, 'attention');
 
 let kernelMs = 0;
 /** Milliseconds spent so far in the fused kernels and their operand copies (for profiling). */
@@ -113,6 +95,33 @@ export function packedAttention(qkv: tf.Tensor3D, opts: AttentionOptions): tf.Te
   return fused([qkv], opts);
 }
 
+/**
+ * What one kernel call covers: `B` sequences of length `L` whose rows start at `row0` (rows of
+ * the [·, ·, w] input viewed as one list), their probabilities at float offset `p0` of the
+ * probabilities region. A padded batch is one segment; packed sequences are one segment each.
+ */
+interface Segment {
+  B: number;
+  L: number;
+  row0: number;
+  p0: number;
+}
+
+function segments(B: number, L: number, H: number, seqStarts: number[] | undefined): Segment[] {
+  if (!seqStarts) return [{ B, L, row0: 0, p0: 0 }];
+  if (B !== 1 || seqStarts[0] !== 0 || seqStarts[seqStarts.length - 1] !== L) throw new Error(`attention: seqStarts must run from 0 to ${L} over one row of sequences, got [${seqStarts[0]} … ${seqStarts[seqStarts.length - 1]}] for input [${B}, ${L}, ·]`);
+  const out: Segment[] = [];
+  let p0 = 0;
+  for (let s = 0; s + 1 < seqStarts.length; s++) {
+    const len = seqStarts[s + 1] - seqStarts[s];
+    if (len < 0) throw new Error(`attention: seqStarts decrease at ${s}`);
+    if (len === 0) continue;
+    out.push({ B: 1, L: len, row0: seqStarts[s], p0 });
+    p0 += H * len * len;
+  }
+  return out;
+}
+
 /** The wasm kernels as one custom op over either [q, k, v] or [qkv]. */
 function fused(inputs: tf.Tensor3D[], opts: AttentionOptions): tf.Tensor3D {
   const packed = inputs.length === 1;
@@ -121,61 +130,89 @@ function fused(inputs: tf.Tensor3D[], opts: AttentionOptions): tf.Tensor3D {
   const H = opts.heads;
   const dh = d / H;
   if (!Number.isInteger(dh) || (opts.rope && dh % 2)) throw new Error(`attention: width ${d} does not split into ${H} heads${opts.rope ? ' of even size' : ''}`);
+  const segs = segments(B, L, H, opts.seqStarts);
   const ld = packed ? 3 * d : d;
   const nIn = B * L * ld;
   const nOut = B * L * d;
-  const nP = B * H * L * L;
+  const nP = segs.reduce((n, g) => n + g.B * H * g.L * g.L, 0);
   const scale = 1 / Math.sqrt(dh);
   const causal = opts.causal ? 1 : 0;
-  const tables = opts.rope ? ropeTables(L, dh, opts.rope.theta) : null;
+  // Tables for the longest sequence, rounded up to a multiple of 8 (fewer distinct tables to cache).
+  const Lmax = Math.ceil(segs.reduce((m, g) => Math.max(m, g.L), 0) / 8) * 8;
+  const tables = opts.rope ? ropeTables(Lmax, dh, opts.rope.theta) : null;
   const half = dh / 2;
   /** Byte addresses of q, k, v in a region holding the inputs (packed or one after another). */
   const qkvAt = (base: number) => (packed ? [base, base + 4 * d, base + 8 * d] : [base, base + 4 * nOut, base + 8 * nOut]);
-  const putTables = (km: Kernels, cosAt: number, sinAt: number) => {
-    f32(km, cosAt, L * half).set(tables!.cos);
-    f32(km, sinAt, L * half).set(tables!.sin);
+  const putTables = (km: KernelModule<Kernels>, cosAt: number, sinAt: number) => {
+    km.f32(cosAt, Lmax * half).set(tables!.cos);
+    km.f32(sinAt, Lmax * half).set(tables!.sin);
   };
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const t0 = performance.now();
+  /** Rotary embeddings on the q and k (or dq and dk) of every segment; sign −1 is the transpose (backward). */
+  const rotate = (km: KernelModule<Kernels>, qAt: number, kAt: number, cosAt: number, sinAt: number, sign: number) => {
+    for (const g of segs) {
+      km.k.rope(qAt + 4 * g.row0 * ld, ld, cosAt, sinAt, g.B, g.L, H, dh, sign);
+      km.k.rope(kAt + 4 * g.row0 * ld, ld, cosAt, sinAt, g.B, g.L, H, dh, sign);
+    }
+  };
+  const total = packed ? nIn : 3 * nOut;
+  /** Copies the inputs in, applies rotary embeddings, runs the forward kernel: [module, inputs region, output region, probabilities region]. */
+  const forward = (xs: tf.Tensor[]): [KernelModule<Kernels>, number, number, number] => {
     const km = module();
     // Inputs are one region: [qkv] packed, or q, k, v one after another (nIn = 3·nOut then).
-    const total = packed ? nIn : 3 * nOut;
-    const [xAt, oAt, pAt, cosAt, sinAt] = layout(km, [total, nOut, nP, L * half, L * half]);
-    if (packed) f32(km, xAt, nIn).set((args[0] as tf.Tensor).dataSync() as Float32Array);
-    else for (let i = 0; i < 3; i++) f32(km, xAt + 4 * i * nOut, nOut).set((args[i] as tf.Tensor).dataSync() as Float32Array);
+    const [xAt, oAt, pAt, cosAt, sinAt] = km.layout([total, nOut, nP, Lmax * half, Lmax * half]);
+    if (packed) km.f32(xAt, nIn).set(readView(xs[0]));
+    else for (let i = 0; i < 3; i++) km.f32(xAt + 4 * i * nOut, nOut).set(readView(xs[i]));
     const [qAt, kAt, vAt] = qkvAt(xAt);
     if (tables) {
       putTables(km, cosAt, sinAt);
-      km.rope(qAt, ld, cosAt, sinAt, B, L, H, dh, 1);
-      km.rope(kAt, ld, cosAt, sinAt, B, L, H, dh, 1);
+      rotate(km, qAt, kAt, cosAt, sinAt, 1);
     }
-    km.attentionForward(qAt, kAt, vAt, ld, oAt, d, pAt, B, H, L, dh, scale, causal);
-    const out = f32(km, oAt, nOut).slice();
+    for (const g of segs) {
+      const r = 4 * g.row0 * ld;
+      km.k.attentionForward(qAt + r, kAt + r, vAt + r, ld, oAt + 4 * g.row0 * d, d, pAt + 4 * g.p0, g.B, H, g.L, dh, scale, causal);
+    }
+    return [km, xAt, oAt, pAt];
+  };
+  if (!tapeRecording()) {
+    // No backward pass can follow (the frozen teacher, evaluation, generation): nothing to save.
+    const t0 = performance.now();
+    const [km, , oAt] = forward(inputs);
+    const out = tf.tensor3d(km.f32(oAt, nOut), [B, L, d]);
+    kernelMs += performance.now() - t0;
+    return out;
+  }
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const t0 = performance.now();
+    const [km, xAt, oAt, pAt] = forward(args.slice(0, inputs.length) as tf.Tensor[]);
+    const value = tf.tensor3d(km.f32(oAt, nOut), [B, L, d]);
     // Saved for the backward pass: the rotated inputs and the probabilities.
-    const savedX = f32(km, xAt, total).slice();
-    const probs = f32(km, pAt, nP).slice();
+    const savedX = km.f32(xAt, total).slice();
+    const probs = km.f32(pAt, nP).slice();
     kernelMs += performance.now() - t0;
     return {
-      value: tf.tensor3d(out, [B, L, d]),
+      value,
       gradFunc: (dy: tf.Tensor) => {
         const t1 = performance.now();
         const kb = module();
-        const [bx, bp, bdo, bdx, bs, bc, bsn] = layout(kb, [total, nP, nOut, total, L, L * half, L * half]);
-        f32(kb, bx, total).set(savedX);
-        f32(kb, bp, nP).set(probs);
-        f32(kb, bdo, nOut).set(dy.dataSync() as Float32Array);
-        f32(kb, bdx, total).fill(0);
+        const [bx, bp, bdo, bdx, bs, bc, bsn] = kb.layout([total, nP, nOut, total, Lmax, Lmax * half, Lmax * half]);
+        kb.f32(bx, total).set(savedX);
+        kb.f32(bp, nP).set(probs);
+        kb.f32(bdo, nOut).set(readView(dy));
+        kb.f32(bdx, total).fill(0);
         const [q, k, v] = qkvAt(bx);
         const [dq, dk, dv] = qkvAt(bdx);
-        kb.attentionBackward(q, k, v, ld, bp, bdo, d, dq, dk, dv, bs, B, H, L, dh, scale, causal);
+        for (const g of segs) {
+          const r = 4 * g.row0 * ld;
+          kb.k.attentionBackward(q + r, k + r, v + r, ld, bp + 4 * g.p0, bdo + 4 * g.row0 * d, d, dq + r, dk + r, dv + r, bs, g.B, H, g.L, dh, scale, causal);
+        }
         if (tables) {
           putTables(kb, bc, bsn);
-          kb.rope(dq, ld, bc, bsn, B, L, H, dh, -1);
-          kb.rope(dk, ld, bc, bsn, B, L, H, dh, -1);
+          rotate(kb, dq, dk, bc, bsn, -1);
         }
-        const grads = packed ? [f32(kb, bdx, nIn).slice()] : [0, 1, 2].map((i) => f32(kb, bdx + 4 * i * nOut, nOut).slice());
+        // Each gradient is copied out of this module's memory (which no tfjs op touches) into its tensor.
+        const grads = packed ? [tf.tensor3d(kb.f32(bdx, nIn), [B, L, w])] : [0, 1, 2].map((i) => tf.tensor3d(kb.f32(bdx + 4 * i * nOut, nOut), [B, L, w]));
         kernelMs += performance.now() - t1;
-        return grads.map((g) => tf.tensor3d(g, [B, L, w]));
+        return grads;
       },
     };
   });
@@ -213,6 +250,13 @@ function causalMask(L: number): tf.Tensor {
 
 /** The same attention composed of tfjs ops (backends other than wasm; the tests' reference). */
 function composed(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, opts: AttentionOptions): tf.Tensor3D {
+  if (opts.seqStarts) {
+    // Packed sequences: each one on its own, then side by side again.
+    const segs = segments(q.shape[0], q.shape[1], opts.heads, opts.seqStarts);
+    const one = { ...opts, seqStarts: undefined };
+    const cut = (t: tf.Tensor3D, g: Segment) => tf.slice(t, [0, g.row0, 0], [1, g.L, t.shape[2]]) as tf.Tensor3D;
+    return tf.concat(segs.map((g) => composed(cut(q, g), cut(k, g), cut(v, g), one)), 1) as tf.Tensor3D;
+  }
   const [B, L, d] = q.shape;
   const H = opts.heads;
   const dh = d / H;

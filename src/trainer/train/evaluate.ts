@@ -52,7 +52,7 @@ export function generateAnswers(model: Mllm, vision: VisionEncoder, data: DataBu
       const cur = prompts.map((p, b) => ({ ...p, tokens: [...p.tokens, ...generated[b]], isLabel: new Uint8Array(p.tokens.length + generated[b].length) }));
       const batch = buildBatch(cur, data.np, data.patchDim, data.tokenizer.padId);
       if (!feats && batch.patches) feats = tf.tidy(() => vision.forward(batch.patches!));
-      const last = tf.tensor1d(cur.map((c, b) => b * batch.L + c.tokens.length - 1), 'int32');
+      const last = tf.tensor1d(cur.map((_, b) => batch.seqStarts[b + 1] - 1), 'int32'); // each prompt's last packed row
       const next = tf.tidy(() => tf.argMax(model.logitsAt(batch, feats, last), 1).dataSync() as Int32Array);
       last.dispose();
       disposeBatch(batch);
