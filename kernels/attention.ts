@@ -11,6 +11,8 @@
 // [B·H, L, L] (the softmax probabilities, zero above the diagonal when causal); scratch holds L
 // f32. Every pointer is a byte offset into this module's memory, which the caller fills and reads.
 
+import { exp1, exp4 } from './simdMath';
+
 @inline function dot(a: usize, b: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
   let i = 0;
@@ -102,35 +104,6 @@
 /** Byte address of head h of position i of sample b. */
 @inline function rowAt(base: usize, b: i32, i: i32, h: i32, L: i32, ld: i32, dh: i32): usize {
   return base + ((<usize>(b * L + i) * <usize>ld + <usize>(h * dh)) << 2);
-}
-
-// exp on four lanes (Cephes expf: range reduction by ln 2, degree-5 polynomial; within 2 ulp of
-// Mathf.exp on [-87, 0], exactly 0 below -87, the only range softmax feeds it after the max shift).
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-
-@inline function exp4(x: v128): v128 {
-  const under = f32x4.lt(x, f32x4.splat(-87));
-  const xc = f32x4.max(x, f32x4.splat(-87));
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
-  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, r), r), r), f32x4.splat(1));
-  // 2^n through the exponent bits.
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(y, pow2), under);
-}
-
-/** One lane of exp4 (the row tails). */
-@inline function exp1(x: f32): f32 {
-  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
 }
 
 /** o = softmax(scale · q kᵀ [+ causal mask]) v per sample and head; p keeps the probabilities. */

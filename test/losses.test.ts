@@ -12,7 +12,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Divergence, LossWeights } from '../src/trainer/config/types';
 import { DIVERGENCES, DIVERGENCE_FORMULAS, rowDivergence } from '../src/trainer/losses/divergence';
 import {
-  kdLoss, maskedCrossEntropy, mdistResponse, mdistVisual, rdist, type MdistOptions,
+  kdLoss, kdLossRows, maskedCrossEntropy, mdistResponse, mdistVisual, rdist, relationMatrix, useFusedRowTerms, type MdistOptions,
 } from '../src/trainer/losses/kd';
 
 // ---------------------------------------------------------------- seeded random inputs
@@ -639,4 +639,64 @@ test('wasm backend: every divergence kind and a kdLoss forward + grad match the 
   } finally {
     await tf.setBackend('cpu');
   }
+});
+
+test('kdLossRows: the fused forward-KL op equals the composed ops and the float64 reference (values and gradients; T = 1 and 2, shard share, tRel, text-only)', () => {
+  const Nt = 6;
+  const Bi = 2;
+  const sr = randn(Nt * V, 301, 2);
+  const tr = randn(Nt * V, 302, 2);
+  const sv = randn(Bi * Np * V, 303, 2);
+  const tv = randn(Bi * Np * V, 304, 2);
+  const tv2 = randn(Bi * Np * V, 305, 2); // a different teacher for tRel: proves the op reads it
+  const targets = Array.from({ length: Nt }, (_, i) => (i * 3 + 1) % V);
+  const ones = (n: number) => new Float64Array(n).fill(1);
+  let cases = 0;
+  for (const T of [1, 2]) for (const withRel of [false, true]) for (const share of [undefined, { nt: 12, ni: 3 }]) for (const images of [true, false]) {
+    const o: MdistOptions = { divergence: 'forward_kl', temperature: T, skewLambda: 0.1 };
+    const tag = `T=${T} tRel=${withRel} share=${!!share} images=${images}`;
+    const run = (fused: boolean) => {
+      const was = useFusedRowTerms(fused);
+      try {
+        return tf.tidy(() => {
+          const sRes = t2(sr, [Nt, V]);
+          const sVis = t3(sv, [Bi, Np, V]);
+          const inputs = (a: tf.Tensor, b?: tf.Tensor) => ({
+            sRes: a as tf.Tensor2D, tRes: t2(tr, [Nt, V]), targets: tf.tensor1d(targets, 'int32'),
+            ...(images ? { sVis: b as tf.Tensor3D, tVis: t3(tv, [Bi, Np, V]), ...(withRel ? { tRel: relationMatrix(t3(tv2, [Bi, Np, V])) } : {}) } : {}),
+            ...(share ? { share } : {}),
+          });
+          const { terms } = kdLossRows(inputs(sRes, sVis), PAPER, o);
+          const termVals = Object.fromEntries(Object.entries(terms).map(([k, v]) => [k, v.dataSync()[0]]));
+          const f = images ? (a: tf.Tensor, b: tf.Tensor) => kdLossRows(inputs(a, b), PAPER, o).total : (a: tf.Tensor) => kdLossRows(inputs(a), PAPER, o).total;
+          const { value: tot, grads } = tf.valueAndGrads(f)(images ? [sRes, sVis] : [sRes]);
+          return { termVals, total: tot.dataSync()[0], grads: grads.map((g) => Array.from(g.dataSync())) };
+        });
+      } finally {
+        useFusedRowTerms(was);
+      }
+    };
+    const fused = run(true);
+    const composed = run(false);
+    const fr = share ? Nt / share.nt : 1;
+    const fi = share ? Bi / share.ni : 1;
+    const want: Record<string, number> = {
+      ce: fr * refCE(sr, targets, ones(Nt), Nt, V),
+      res: fr * refMdist(tr, sr, ones(Nt), Nt, V, o),
+      ...(images ? { vis: fi * refMdist(tv, sv, ones(Bi * Np), Bi * Np, V, o), rel: fi * refRdist(withRel ? tv2 : tv, sv, [1, 1], Bi, Np, V) } : {}),
+    };
+    assert.deepEqual(Object.keys(fused.termVals).sort(), Object.keys(want).sort(), `${tag}: terms present`);
+    for (const k of Object.keys(want)) {
+      assertClose(fused.termVals[k], want[k], 1e-5, `${tag} fused ${k} vs float64 reference`);
+      assertClose(fused.termVals[k], composed.termVals[k], 1e-5, `${tag} fused ${k} vs composed`);
+    }
+    assertClose(fused.total, composed.total, 1e-5, `${tag} total`);
+    assert.equal(fused.grads.length, composed.grads.length);
+    fused.grads.forEach((g, i) => {
+      const e = normRelErr(g, composed.grads[i]);
+      assert.ok(e < 1e-5, `${tag} gradient ${i}: fused vs composed rel err ${e}`);
+    });
+    cases++;
+  }
+  assert.equal(cases, 16);
 });

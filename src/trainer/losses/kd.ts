@@ -6,7 +6,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DistillConfig, LossWeights } from '../config/types';
 import { rowDivergence } from './divergence';
+import { fusedRowTerms } from './fusedRows';
 import { maskedMean, stopGradient } from './helpers';
+
+let fusedRowsEnabled = true;
+/** Tests: compute kdLossRows' forward-KL terms with the composed tfjs ops instead of the fused op (returns the previous setting). */
+export function useFusedRowTerms(on: boolean): boolean {
+  const was = fusedRowsEnabled;
+  fusedRowsEnabled = on;
+  return was;
+}
 
 /** Divergence settings used by MDist (the `distill` config section). */
 export type MdistOptions = Pick<DistillConfig, 'divergence' | 'temperature' | 'skewLambda'>;
@@ -286,6 +295,16 @@ export function kdLossRows(parts: KdRowInputs, weights: LossWeights, opts: Mdist
   const sh = parts.share;
   const frac = (part: number, whole: number): number => (whole > 0 ? part / whole : 0);
   const scale: TermScale = sh ? { ce: frac(Nt, sh.nt), res: frac(Nt, sh.nt), vis: frac(bi, sh.ni), rel: frac(bi, sh.ni) } : NO_SCALE;
+  if (opts.divergence === 'forward_kl' && fusedRowsEnabled) {
+    // The default divergence: all four terms as one op (fusedRows.ts), the same values.
+    let v: tf.Tensor1D | undefined;
+    const term = (k: number) => (): tf.Scalar => {
+      v ??= fusedRowTerms({ sRes: parts.sRes, targets: parts.targets, tRes: parts.tRes, sVis: hasImages ? parts.sVis : undefined, tVis: hasImages ? parts.tVis : undefined, tRel: hasImages ? parts.tRel : undefined, temperature: opts.temperature, scale, relEps: RDIST_EPS });
+      return tf.reshape(tf.slice(v, [k], [1]), []) as tf.Scalar;
+    };
+    // The op applies the share scale itself.
+    return combineTerms('kdLossRows', weights, teacher, hasImages, { ce: term(0), res: term(1), vis: term(2), rel: term(3) });
+  }
   return combineTerms('kdLossRows', weights, teacher, hasImages, {
     ce: () => maskedCrossEntropy(asBatch(parts.sRes), parts.targets.reshape([1, Nt]) as tf.Tensor2D, ones([1, Nt])),
     res: () => mdistResponse(asBatch(parts.tRes!), asBatch(parts.sRes), ones([1, Nt]), opts),
