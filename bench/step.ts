@@ -91,9 +91,10 @@ async function main() {
   const peerBatches = Array.from({ length: 20 }, (_, s) => {
     const b: Batch = buildBatch(batchAt(s), data.np, data.patchDim, data.tokenizer.padId);
     const out = {
-      B: b.B, L: b.L, Bi: b.Bi, Nt: b.Nt,
-      tokens: Array.from(b.tokens.dataSync()), srcIndex: Array.from(b.srcIndex.dataSync()),
+      B: b.B, L: b.L, N: b.N, Bi: b.Bi, Nt: b.Nt, padId: data.tokenizer.padId,
+      tokens: Array.from(b.tokens.dataSync()), srcIndex: Array.from(b.srcIndex.dataSync()), unpack: Array.from(b.unpack.dataSync()),
       lossRows: Array.from(b.lossRows.dataSync()), targetIds: Array.from(b.targetIds.dataSync()),
+      flatLossRows: [...b.targetPos.dataSync(), ...(b.visualPos ? b.visualPos.dataSync() : [])],
       patches: b.patches ? Array.from(b.patches.dataSync()) : [],
     };
     disposeBatch(b);
@@ -208,7 +209,8 @@ async function main() {
         featureBlocks: featureBlocks(cfg.vision), weights: sc.loss, steps: blk, threads, batches: peerBatches,
       }));
       type Kinds = 'dft' | 'dftCached' | 'sft' | 'tsft';
-      const per: { ours1: Record<Kinds, number>; ours2: Record<Kinds, number>; peer: { dft: number; sft: number; tsft: number } }[] = [];
+      type PeerKinds = 'dft' | 'sft' | 'tsft' | 'dftPadded' | 'sftPadded' | 'tsftPadded';
+      const per: { ours1: Record<Kinds, number>; ours2: Record<Kinds, number>; peer: Record<PeerKinds, number> }[] = [];
       let peerInfo = { torch: '?', threads: 0 };
       let failed = '';
       for (let r = 0; r < rounds && !failed; r++) {
@@ -217,9 +219,9 @@ async function main() {
         const ours2 = { dft: await runPooled(student, online, null, blk + 3), dftCached: await runPooled(student, cached, cachedDir, blk + 3), sft: await runPooled(student, null, null, blk + 3), tsft: await runPooled(teacher, null, null, tHalf + 3) };
         const pr = spawnSync(py, [resolve(__dirname, 'peer/kd_step.py'), spec], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
         if (pr.status !== 0) { failed = `peer failed (exit ${pr.status}):\n${pr.stderr}`; break; }
-        const p = JSON.parse(pr.stdout.trim().split('\n').pop()!) as { torch: string; threads: number; dftMs: number; sftMs: number; teacherSftMs: number };
+        const p = JSON.parse(pr.stdout.trim().split('\n').pop()!) as { torch: string; threads: number } & Record<'dftMs' | 'sftMs' | 'teacherSftMs' | 'dftPaddedMs' | 'sftPaddedMs' | 'teacherSftPaddedMs', number>;
         peerInfo = p;
-        per.push({ ours1, ours2, peer: { dft: p.dftMs, sft: p.sftMs, tsft: p.teacherSftMs } });
+        per.push({ ours1, ours2, peer: { dft: p.dftMs, sft: p.sftMs, tsft: p.teacherSftMs, dftPadded: p.dftPaddedMs, sftPadded: p.sftPaddedMs, tsftPadded: p.teacherSftPaddedMs } });
       }
       rmSync(dir, { recursive: true, force: true });
       if (failed) {
@@ -228,16 +230,18 @@ async function main() {
       } else {
         const med = (xs: number[]) => median(xs);
         const span = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
-        const ratio = (side: 'ours1' | 'ours2', k: Kinds, pk: 'dft' | 'sft' | 'tsft') => {
+        const ratio = (side: 'ours1' | 'ours2', k: Kinds, pk: PeerKinds) => {
           const xs = per.map((x) => x[side][k] / x.peer[pk]);
           return `${med(xs).toFixed(2)}x (${span(xs)})`;
         };
         const peerLines = [
           `peer  PyTorch ${peerInfo.torch} (${py}, ${peerInfo.threads} threads, OPENBLAS_NUM_THREADS=1), same batches, ${per.length} rounds alternating with ours (${blk} steps per kind and round; the teacher's ${Math.max(5, Math.floor(blk / 2))}):`,
-          `peer  DFT step median ${med(per.map((x) => x.peer.dft)).toFixed(1)} ms (rounds ${span(per.map((x) => x.peer.dft))}), SFT ${med(per.map((x) => x.peer.sft)).toFixed(1)} ms, teacher SFT ${med(per.map((x) => x.peer.tsft)).toFixed(1)} ms`,
+          `peer  packed (the decoder on the real tokens only, as ours): DFT step median ${med(per.map((x) => x.peer.dft)).toFixed(1)} ms (rounds ${span(per.map((x) => x.peer.dft))}), SFT ${med(per.map((x) => x.peer.sft)).toFixed(1)} ms, teacher SFT ${med(per.map((x) => x.peer.tsft)).toFixed(1)} ms`,
+          `peer  padded (the whole [B, L] grid, as Hugging Face / TinyLLaVA batches): DFT ${med(per.map((x) => x.peer.dftPadded)).toFixed(1)} ms, SFT ${med(per.map((x) => x.peer.sftPadded)).toFixed(1)} ms, teacher SFT ${med(per.map((x) => x.peer.tsftPadded)).toFixed(1)} ms`,
           `ours  in the same rounds: DFT ${med(per.map((x) => x.ours1.dft)).toFixed(1)} ms (2 threads ${med(per.map((x) => x.ours2.dft)).toFixed(1)}), cached DFT ${med(per.map((x) => x.ours1.dftCached)).toFixed(1)} (${med(per.map((x) => x.ours2.dftCached)).toFixed(1)}), SFT ${med(per.map((x) => x.ours1.sft)).toFixed(1)} (${med(per.map((x) => x.ours2.sft)).toFixed(1)}), teacher SFT ${med(per.map((x) => x.ours1.tsft)).toFixed(1)} (${med(per.map((x) => x.ours2.tsft)).toFixed(1)})`,
-          `ratio ours / peer, median of the rounds' ratios (range), one thread: DFT ${ratio('ours1', 'dft', 'dft')} (cached teacher: ${ratio('ours1', 'dftCached', 'dft')}), SFT ${ratio('ours1', 'sft', 'sft')}, teacher SFT ${ratio('ours1', 'tsft', 'tsft')}`,
-          `ratio ours / peer, 2 threads each: DFT ${ratio('ours2', 'dft', 'dft')} (cached teacher: ${ratio('ours2', 'dftCached', 'dft')}), SFT ${ratio('ours2', 'sft', 'sft')}, teacher SFT ${ratio('ours2', 'tsft', 'tsft')}`,
+          `ratio ours / packed peer (like for like), median of the rounds' ratios (range), ours on one thread (the peer on ${peerInfo.threads}): DFT ${ratio('ours1', 'dft', 'dft')} (cached teacher: ${ratio('ours1', 'dftCached', 'dft')}), SFT ${ratio('ours1', 'sft', 'sft')}, teacher SFT ${ratio('ours1', 'tsft', 'tsft')}`,
+          `ratio ours / packed peer, 2 threads each: DFT ${ratio('ours2', 'dft', 'dft')} (cached teacher: ${ratio('ours2', 'dftCached', 'dft')}), SFT ${ratio('ours2', 'sft', 'sft')}, teacher SFT ${ratio('ours2', 'tsft', 'tsft')}`,
+          `ratio ours / padded peer, 2 threads each: DFT ${ratio('ours2', 'dft', 'dftPadded')} (cached teacher: ${ratio('ours2', 'dftCached', 'dftPadded')}), SFT ${ratio('ours2', 'sft', 'sftPadded')}, teacher SFT ${ratio('ours2', 'tsft', 'tsftPadded')}`,
         ];
         console.log(peerLines.join('\n'));
         report.push(...peerLines);

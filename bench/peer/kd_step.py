@@ -2,7 +2,9 @@
 (src/trainer/models, src/trainer/losses), written the way a researcher would in PyTorch, timed on
 the same batches. Reads a JSON spec (sizes and batches, written by bench/step.ts from the resolved
 preset) and prints one JSON line of median step times in milliseconds: one round of the bench,
-which alternates rounds of ours and of this peer so that both see the same machine load.
+which alternates rounds of ours and of this peer so that both see the same machine load. Each
+step kind twice: packed (the decoder's matMuls on the real tokens only, like ours) and padded
+(on the whole [B, L] grid, the way Hugging Face / TinyLLaVA training batches run).
 
 Run by bench/step.ts; by hand: python3 bench/peer/kd_step.py spec.json
 Needs torch (Debian: apt-get install python3-torch libopenblas0-pthread).
@@ -91,28 +93,37 @@ class Mllm(nn.Module):
             s.layers.append(b)
         s.norm = RMSNorm(d, lm['rmsEps'])
 
-    def forward(s, tokens, src_index, feats, rows):
-        """Logits [len(rows), V] at the flat positions `rows` (b*L + i) of the batch."""
-        B, L = tokens.shape
-        emb = s.embed[tokens.reshape(-1)]
+    def forward(s, b, feats, packed):
+        """Logits [len(rows), V] at the loss rows of batch `b`. packed: the decoder's matMuls run
+        on the N real tokens only (as ours does), attention gathers them into the padded [B, L]
+        grid and back (one index each way); else on the whole padded grid, as Hugging Face and
+        TinyLLaVA batches are."""
+        B, L = b['B'], b['L']
+        tokens, src, rows = (b['tokens'], b['src'], b['rows']) if packed else (b['flat_tokens'], b['flat_src'], b['flat_rows'])
+        emb = s.embed[tokens]
         if feats is not None:
             vis = s.p2(gelu(s.p1(feats.reshape(-1, feats.shape[-1]))))
-            emb = torch.cat([emb, vis])[src_index]
-        x = emb.view(B, L, -1)
+            emb = torch.cat([emb, vis])[src]
+        x = emb
         d = x.shape[-1]
         H = s.heads
         dh = d // H
         cos, sin = rope_tables(L, dh, s.theta)
         mask = torch.full((L, L), -1e9).triu(1)
-        for b in s.layers:
-            n = b.ln1(x)
-            sh = lambda t: t.view(B, L, H, dh).transpose(1, 2)
-            q, k, v = apply_rope(sh(b.q(n)), cos, sin), apply_rope(sh(b.k(n)), cos, sin), sh(b.v(n))
+        if packed:
+            grid = lambda t: torch.cat([t, t.new_zeros(1, d)])[b['unpack']].view(B, L, H, dh).transpose(1, 2)
+            rows_of = lambda o: o.transpose(1, 2).reshape(B * L, d)[b['flat']]
+        else:
+            grid = lambda t: t.view(B, L, H, dh).transpose(1, 2)
+            rows_of = lambda o: o.transpose(1, 2).reshape(B * L, d)
+        for blk in s.layers:
+            n = blk.ln1(x)
+            q, k, v = apply_rope(grid(blk.q(n)), cos, sin), apply_rope(grid(blk.k(n)), cos, sin), grid(blk.v(n))
             a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh) + mask, -1)
-            x = x + b.o((a @ v).transpose(1, 2).reshape(B, L, d))
-            n2 = b.ln2(x)
-            x = x + b.down(F.silu(b.gate(n2)) * b.up(n2))
-        h = s.norm(x).reshape(B * L, d)[rows]
+            x = x + blk.o(rows_of(a @ v))
+            n2 = blk.ln2(x)
+            x = x + blk.down(F.silu(blk.gate(n2)) * blk.up(n2))
+        h = s.norm(x)[rows]
         return h @ s.embed.t()
 
 
@@ -145,11 +156,21 @@ def main():
         p.requires_grad_(False)
     batches = []
     for b in spec['batches']:
-        t = lambda k, dt=torch.long: torch.tensor(b[k], dtype=dt)
-        batches.append(dict(tokens=t('tokens').view(b['B'], b['L']), src=t('srcIndex'), rows=t('lossRows'), targets=t('targetIds'),
+        t = lambda v, dt=torch.long: torch.tensor(v, dtype=dt)
+        B, L, N = b['B'], b['L'], b['N']
+        unpack = t(b['unpack'])  # packed row of each flat position, N at padding
+        flat = (unpack < N).nonzero().squeeze(1)  # flat position of each packed row, in order
+        # The padded grid's inputs, from the packed ones: pad tokens at padding, visual rows after the B*L text rows.
+        psrc = t(b['srcIndex'])
+        flat_tokens = torch.full((B * L,), b['padId'], dtype=torch.long)
+        flat_tokens[flat] = t(b['tokens'])
+        flat_src = torch.arange(B * L)
+        flat_src[flat] = torch.where(psrc < N, flat, psrc - N + B * L)
+        batches.append(dict(B=B, L=L, tokens=t(b['tokens']), src=psrc, rows=t(b['lossRows']), unpack=unpack, flat=flat,
+                            flat_tokens=flat_tokens, flat_src=flat_src, flat_rows=t(b['flatLossRows']), targets=t(b['targetIds']),
                             patches=torch.tensor(b['patches']).view(b['Bi'], np_, pd) if b['Bi'] else None, nt=b['Nt'], bi=b['Bi']))
 
-    def timed(model, teacher_model, weights, steps, lr):
+    def timed(model, teacher_model, weights, steps, lr, packed):
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0, eps=1e-8)
         times = []
         for i in range(steps):
@@ -157,8 +178,8 @@ def main():
             t0 = time.perf_counter()
             with torch.no_grad():
                 feats = vit(b['patches'], spec['featureBlocks']) if b['bi'] else None
-                t_rows = teacher_model(b['tokens'], b['src'], feats, b['rows']) if teacher_model is not None else None
-            loss = kd_loss(model(b['tokens'], b['src'], feats, b['rows']), t_rows, b['targets'], b['nt'], b['bi'], np_, weights)
+                t_rows = teacher_model(b, feats, packed) if teacher_model is not None else None
+            loss = kd_loss(model(b, feats, packed), t_rows, b['targets'], b['nt'], b['bi'], np_, weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -171,15 +192,23 @@ def main():
     n = spec['steps']
     ce_only = {'ce': 1, 'res': 0, 'vis': 0, 'rel': 0}
     warm = 3
-    out = {
-        'torch': torch.__version__,
-        'threads': torch.get_num_threads(),
-        'dftMs': timed(student, teacher, spec['weights'], n + warm, 1e-4),
-        'sftMs': timed(student, None, ce_only, n + warm, 1e-4),
-    }
-    for p in teacher.parameters():
-        p.requires_grad_(True)
-    out['teacherSftMs'] = timed(teacher, None, ce_only, max(5, n // 2) + warm, 1e-4)
+    out = {'torch': torch.__version__, 'threads': torch.get_num_threads()}
+    # The two layouts compute the same function: check it on one batch before timing them.
+    with torch.no_grad():
+        b = batches[0]
+        feats = vit(b['patches'], spec['featureBlocks']) if b['bi'] else None
+        diff = (student(b, feats, True) - student(b, feats, False)).abs().max().item()
+    if not diff < 1e-4:
+        raise SystemExit(f'peer: packed and padded logits differ by {diff}')
+    out['packedPaddedMaxDiff'] = diff
+    for packed, tag in ((True, ''), (False, 'Padded')):
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        out['dft' + tag + 'Ms'] = timed(student, teacher, spec['weights'], n + warm, 1e-4, packed)
+        out['sft' + tag + 'Ms'] = timed(student, None, ce_only, n + warm, 1e-4, packed)
+        for p in teacher.parameters():
+            p.requires_grad_(True)
+        out['teacherSft' + tag + 'Ms'] = timed(teacher, None, ce_only, max(5, n // 2) + warm, 1e-4, packed)
     print(json.dumps(out))
 
 
