@@ -4,7 +4,7 @@
  * forward + backward, AdamW) timed around each call, and tfjs kernels (tf.profile), summed by
  * kernel name over the timed steps, largest first. The fused attention op runs its own wasm
  * module, not a tfjs kernel: it is timed on its own (part of the JS time between kernels).
- * Usage: node --import tsx bench/profile.ts [--steps 20] [--preset default|large] [--stage dft|sft|teacher-sft] [--top 25] [--by-shape]
+ * Usage: node --import tsx bench/profile.ts [--steps 20] [--warm-up 10] [--preset default|large] [--stage dft|sft|teacher-sft] [--top 25] [--by-shape]
  */
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
@@ -97,18 +97,25 @@ async function main() {
     } else body();
     disposeBatch(batch);
   };
-  for (let s = 0; s < 5; s++) await oneStep(s, false);
-  // Phases without the profiler's own overhead.
+  // Warm-up steps (JIT, the wasm heap's growth, per-length tables), then a steady state.
+  const warmUp = Number(arg('warm-up', '10'));
+  for (let s = 0; s < warmUp; s++) await oneStep(s, false);
+  // Step time without the profiler's own overhead: the median step (as bench:step reports), and the mean.
   for (const k of Object.keys(phase)) phase[k] = 0;
-  const tp = performance.now();
-  for (let s = 5; s < 5 + steps; s++) await oneStep(s, false);
-  const plainMs = (performance.now() - tp) / steps;
+  const stepMs: number[] = [];
+  for (let s = warmUp; s < warmUp + steps; s++) {
+    const t0 = performance.now();
+    await oneStep(s, false);
+    stepMs.push(performance.now() - t0);
+  }
+  const plainMs = [...stepMs].sort((a, b) => a - b)[Math.floor(steps / 2)];
+  const meanMs = stepMs.reduce((a, b) => a + b, 0) / steps;
   // Phases are recorded in the profiled pass (kernel timers add little on a synchronous backend).
-  for (let s = 5; s < 5 + steps; s++) await oneStep(s, true);
+  for (let s = warmUp; s < warmUp + steps; s++) await oneStep(s, true);
   const totalKernel = [...kernels.values()].reduce((a, e) => a + e.ms, 0);
   const lines = [
     `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, backend ${backend.name}, ${new Date().toISOString()}`,
-    `preset ${preset}, stage ${stage}, batch ${sc.batchSize}, ${steps} steps, one thread: ${plainMs.toFixed(1)} ms a step unprofiled`,
+    `preset ${preset}, stage ${stage}, batch ${sc.batchSize}, ${steps} steps, one thread: ${plainMs.toFixed(1)} ms a step unprofiled (median; mean ${meanMs.toFixed(1)})`,
     'phases (ms a step):',
     ...Object.entries(phase).map(([k, v]) => `  ${k.padEnd(28)} ${(v / steps).toFixed(2).padStart(8)}`),
     `kernels (ms a step, calls a step; ${(totalKernel / steps).toFixed(1)} ms in tfjs kernels, the rest is JS between them):`,
