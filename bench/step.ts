@@ -6,7 +6,8 @@
  * SFT step. The ratios come from rounds that alternate a block of each of our steps with the
  * peer's (this machine is shared: its speed drifts by tens of percent within minutes, and pairing
  * keeps a drift out of the ratios), the median of the rounds' ratios with their range. Also the
- * samples/s of a training loop that includes
+ * two whole steps at once on the two threads against one alone (the ceiling of any two-way split
+ * of a step on this machine), the samples/s of a training loop that includes
  * sampling and batching, and the tensor count before and after the timed steps (must not grow);
  * then `--long` (default 1000) more DFT steps with the tensor count and the process RSS every
  * tenth of them (both must stay flat).
@@ -20,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { presetConfig } from '../src/trainer/config';
 import type { BackendName } from '../src/trainer/config/types';
 import { initBackend } from '../src/trainer/backend';
-import { buildBatch, disposeBatch, type Batch, type EncodedSample } from '../src/trainer/models/batch';
+import { buildBatch, disposeBatch, responseRows, type Batch, type EncodedSample } from '../src/trainer/models/batch';
 import { Mllm } from '../src/trainer/models/mllm';
 import { cachedTensorCount } from '../src/trainer/nn/attention';
 import { featureBlocks, VisionEncoder } from '../src/trainer/models/vision';
@@ -146,6 +147,37 @@ async function main() {
     await pool.close();
     return median(times.slice(Math.min(5, n - 1)));
   };
+  /**
+   * The machine's ceiling for any two-way split: two WHOLE steps at once, one on this thread and
+   * one on a helper (no split, no gradient exchange), against one step alone. Two cores that share
+   * caches and memory bandwidth run two copies of the same work slower than one: a split of one
+   * step over both can reach at most 2 × alone / pair.
+   */
+  const runPair = async (model: Mllm, src: TeacherSource | null, n: number) => {
+    const trainable = params(model);
+    const names = [...trainable.keys()];
+    const weights = src ? sc.loss : CE_ONLY;
+    const spec = (m: Mllm) => ({ cfg: m.cfg, dVision: m.dVision, vocab: m.vocab, params: m.params.export() });
+    const pool = await StepPool.start(1, {
+      backend: tf.getBackend(), vision: { cfg: vision.cfg, params: vision.params.export('vision.') }, student: spec(model),
+      teacher: src ? spec(teacher) : null, trainable: names, weights, distill: cfg.distill, np: data.np, patchDim: data.patchDim, padId: data.tokenizer.padId,
+    });
+    const times: number[] = [];
+    for (let s = 0; s < n; s++) {
+      const idx = sampler.take(s * sc.batchSize, sc.batchSize);
+      const samples = idx.map((i) => set[i]);
+      const t0 = performance.now();
+      const other = pool.run([{ samples, indices: idx, share: { nt: samples.reduce((a, x) => a + responseRows(x), 0), ni: samples.filter((x) => x.visualStart >= 0).length } }]);
+      const b = buildBatch(samples, data.np, data.patchDim, data.tokenizer.padId);
+      const r = mllmLossAndGrads(b, vision, model, src, names, weights, cfg.distill, idx);
+      disposeBatch(b);
+      await other;
+      times.push(performance.now() - t0);
+      tf.dispose([...r.grads.values()]);
+    }
+    await pool.close();
+    return median(times.slice(Math.min(5, n - 1)));
+  };
   const cachedDir = cached.dir;
   const tsft = run(teacher, null, Math.max(10, Math.floor(steps / 2)));
   const half = Math.max(10, Math.floor(steps / 2));
@@ -153,6 +185,12 @@ async function main() {
   const dftCached2 = await runPooled(student, cached, cachedDir, half);
   const sft2 = await runPooled(student, null, null, half);
   const tsft2 = await runPooled(teacher, null, null, half);
+  const dftAlone = run(student, online, half + 5).ms;
+  const dftPair = await runPair(student, online, half);
+  const sftAlone = run(student, null, half + 5).ms;
+  const sftPair = await runPair(student, null, half);
+  const tsftAlone = run(teacher, null, half + 5).ms;
+  const tsftPair = await runPair(teacher, null, half);
 
   // Memory over a long stretch of DFT steps (online teacher: every code path of a step).
   const longSteps = Number(arg('long', '1000'));
@@ -181,6 +219,7 @@ async function main() {
     `ours  SFT step (student only):                         median ${sft.ms.toFixed(1)} ms, ${perSec(sft.ms)} samples/s`,
     `ours  teacher SFT step (teacher fwd/bwd + AdamW):       median ${tsft.ms.toFixed(1)} ms, ${perSec(tsft.ms)} samples/s`,
     `ours  2 threads (workers = 2): DFT ${dft2.toFixed(1)} ms (${(dft.ms / dft2).toFixed(2)}x), cached DFT ${dftCached2.toFixed(1)} ms (${(dftCached.ms / dftCached2).toFixed(2)}x), SFT ${sft2.toFixed(1)} ms (${(sft.ms / sft2).toFixed(2)}x), teacher SFT ${tsft2.toFixed(1)} ms (${(tsft.ms / tsft2).toFixed(2)}x)`,
+    `ours  two whole steps at once (this thread + a helper, no split) vs one alone: DFT ${dftPair.toFixed(1)} vs ${dftAlone.toFixed(1)} ms, SFT ${sftPair.toFixed(1)} vs ${sftAlone.toFixed(1)} ms, teacher SFT ${tsftPair.toFixed(1)} vs ${tsftAlone.toFixed(1)} ms: the ceiling of a two-way split here is ${(2 * dftAlone / dftPair).toFixed(2)}x (DFT), ${(2 * sftAlone / sftPair).toFixed(2)}x (SFT), ${(2 * tsftAlone / tsftPair).toFixed(2)}x (teacher SFT)`,
     `ours  DFT / SFT: ${(dft.ms / sft.ms).toFixed(2)} online, ${(dftCached.ms / sft.ms).toFixed(2)} cached; loop with sampling and batching: ${(sc.batchSize * dft.times.length / (dft.times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} samples/s (DFT, mean over all steps)`,
     `tensors (excluding ${cachedTensorCount()} cached rotary/mask tables): ${warm} after warm-up, ${dft.before} before the DFT steps, ${dft.after} after ${steps} DFT steps (growth ${dft.after - dft.before}), ${sft.after} after the SFT steps`,
   ];
