@@ -114,17 +114,22 @@ async function main() {
   const dftCached = run(student, cached, steps);
   const sft = run(student, null, Math.max(10, Math.floor(steps / 2)));
 
+  /** One helper thread holding replicas of `model` (and the teacher online, or its output cache), as a run with workers = 2 has. */
+  const helper = (model: Mllm, names: string[], weights: typeof CE_ONLY, src: TeacherSource | null, cacheDirOf: string | null) => {
+    const spec = (m: Mllm) => ({ cfg: m.cfg, dVision: m.dVision, vocab: m.vocab, params: m.params.export() });
+    return StepPool.start(1, {
+      backend: tf.getBackend(), vision: { cfg: vision.cfg, params: vision.params.export('vision.') }, student: spec(model),
+      teacher: cacheDirOf ? { cacheDir: cacheDirOf } : src ? spec(teacher) : null,
+      trainable: names, weights, distill: cfg.distill, np: data.np, patchDim: data.patchDim, padId: data.tokenizer.padId,
+    });
+  };
+
   /** The same steps over 2 training threads (stepPool.ts), as a run with workers = 2 trains. */
   const runPooled = async (model: Mllm, src: TeacherSource | null, cacheDirOf: string | null, n: number) => {
     const trainable = params(model);
     const names = [...trainable.keys()];
     const weights = src ? sc.loss : CE_ONLY;
-    const spec = (m: Mllm) => ({ cfg: m.cfg, dVision: m.dVision, vocab: m.vocab, params: m.params.export() });
-    const pool = await StepPool.start(1, {
-      backend: tf.getBackend(), vision: { cfg: vision.cfg, params: vision.params.export('vision.') }, student: spec(model),
-      teacher: cacheDirOf ? { cacheDir: cacheDirOf } : src ? spec(teacher) : null,
-      trainable: names, weights, distill: cfg.distill, np: data.np, patchDim: data.patchDim, padId: data.tokenizer.padId,
-    });
+    const pool = await helper(model, names, weights, src, cacheDirOf);
     const opt = new AdamW(sc.optimizer);
     const times: number[] = [];
     for (let s = 0; s < n; s++) {
@@ -157,11 +162,7 @@ async function main() {
     const trainable = params(model);
     const names = [...trainable.keys()];
     const weights = src ? sc.loss : CE_ONLY;
-    const spec = (m: Mllm) => ({ cfg: m.cfg, dVision: m.dVision, vocab: m.vocab, params: m.params.export() });
-    const pool = await StepPool.start(1, {
-      backend: tf.getBackend(), vision: { cfg: vision.cfg, params: vision.params.export('vision.') }, student: spec(model),
-      teacher: src ? spec(teacher) : null, trainable: names, weights, distill: cfg.distill, np: data.np, patchDim: data.patchDim, padId: data.tokenizer.padId,
-    });
+    const pool = await helper(model, names, weights, src, null);
     const times: number[] = [];
     for (let s = 0; s < n; s++) {
       const idx = sampler.take(s * sc.batchSize, sc.batchSize);

@@ -178,6 +178,17 @@ test('fused attention (wasm kernels): values and gradients equal tf ops with bui
     return tf.transpose(tf.matMul(tf.softmax(sc), heads(v)), [0, 2, 1, 3]).reshape([B, L, d]);
   };
   assert.ok(fusedAttentionActive(), 'the wasm backend uses the fused kernels');
+  type Attn = (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D) => tf.Tensor;
+  /** Each candidate's value and gradients (through `grads`) against the reference's yr, gr. */
+  const check = (candidates: [string, Attn][], [q, k, v]: tf.Tensor3D[], yr: tf.Tensor, gr: tf.Tensor[], grads: (f: Attn) => tf.Tensor[], tag: string) => {
+    for (const [name, f] of candidates) {
+      const yo = f(q, k, v);
+      assert.ok(maxAbsDiff(yo.dataSync(), yr.dataSync()) < 1e-5, `${name} value ${tag}: ${maxAbsDiff(yo.dataSync(), yr.dataSync())}`);
+      const go = grads(f);
+      go.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gr[i].dataSync()) < 1e-4, `${name} gradient ${'qkv'[i]} ${tag}: ${maxAbsDiff(g.dataSync(), gr[i].dataSync())}`));
+      tf.dispose([yo, ...go]);
+    }
+  };
   for (const [B, H, L, dh, causal, theta] of [[2, 3, 7, 8, true, 10000], [1, 2, 16, 6, false, null], [3, 4, 24, 32, true, 10000], [2, 1, 9, 5, false, null], [2, 2, 13, 10, true, 100]] as const) {
     const d = H * dh;
     const mk = (seed: number) => tf.tensor3d(rand(B * L * d, seed), [B, L, d]);
@@ -196,13 +207,7 @@ test('fused attention (wasm kernels): values and gradients equal tf ops with bui
       ['composed', (a, b, c) => composedAttention(a, b, c, opts)],
     ];
     if (theta === null) candidates.push(['packed', (a, b, c) => packedAttention(tf.concat([a, b, c], 2) as tf.Tensor3D, opts)]);
-    for (const [name, f] of candidates) {
-      const yo = f(q, k, v);
-      assert.ok(maxAbsDiff(yo.dataSync(), yr.dataSync()) < 1e-5, `${name} value ${tag}: ${maxAbsDiff(yo.dataSync(), yr.dataSync())}`);
-      const go = grads(f);
-      go.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gr[i].dataSync()) < 1e-4, `${name} gradient ${'qkv'[i]} ${tag}: ${maxAbsDiff(g.dataSync(), gr[i].dataSync())}`));
-      tf.dispose([yo, ...go]);
-    }
+    check(candidates, [q, k, v], yr, gr, grads, tag);
     tf.dispose([q, k, v, w, yr, ...gr]);
   }
   // Packed sequences (seqStarts): each attends within itself, rotary positions restart at 0; the
@@ -227,13 +232,7 @@ test('fused attention (wasm kernels): values and gradients equal tf ops with bui
       ['fused', (a, b, c) => multiHeadAttention(a, b, c, opts)],
       ['composed', (a, b, c) => composedAttention(a, b, c, opts)],
     ];
-    for (const [name, f] of candidates) {
-      const yo = f(q, k, v);
-      assert.ok(maxAbsDiff(yo.dataSync(), yr.dataSync()) < 1e-5, `${name} value ${tag}: ${maxAbsDiff(yo.dataSync(), yr.dataSync())}`);
-      const go = grads(f);
-      go.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gr[i].dataSync()) < 1e-4, `${name} gradient ${'qkv'[i]} ${tag}: ${maxAbsDiff(g.dataSync(), gr[i].dataSync())}`));
-      tf.dispose([yo, ...go]);
-    }
+    check(candidates, [q, k, v], yr, gr, grads, tag);
     tf.dispose([q, k, v, w, yr, ...gr]);
   }
   assert.throws(() => multiHeadAttention(tf.zeros([1, 6, 4]) as tf.Tensor3D, tf.zeros([1, 6, 4]) as tf.Tensor3D, tf.zeros([1, 6, 4]) as tf.Tensor3D, { heads: 2, causal: true, seqStarts: [0, 4] }), /seqStarts must run from 0 to 6/);
