@@ -53,7 +53,10 @@ export function generateAnswers(model: Mllm, vision: VisionEncoder, data: DataBu
       const batch = buildBatch(cur, data.np, data.patchDim, data.tokenizer.padId);
       if (!feats && batch.patches) feats = tf.tidy(() => vision.forward(batch.patches!));
       const last = tf.tensor1d(cur.map((_, b) => batch.seqStarts[b + 1] - 1), 'int32'); // each prompt's last packed row
-      const next = tf.tidy(() => tf.argMax(model.logitsAt(batch, feats, last), 1).dataSync() as Int32Array);
+      // Read after the tidy: a typed array returned from tf.tidy is walked element by element as a tensor container.
+      const nextT = tf.tidy(() => tf.argMax(model.logitsAt(batch, feats, last), 1));
+      const next = nextT.dataSync() as Int32Array;
+      nextT.dispose();
       last.dispose();
       disposeBatch(batch);
       next.forEach((id, b) => {

@@ -74,7 +74,10 @@ export function probeVision(vision: VisionEncoder, worldDir: string, train: Llav
         opt.minimize(() => tf.mean(tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.add(matMul2d(ftr, w as tf.Tensor2D), b)), y), 1))) as tf.Scalar, false, [w, b]);
       });
     }
-    const pred = tf.tidy(() => tf.argMax(tf.add(matMul2d(fva, w as tf.Tensor2D), b), 1).dataSync() as Int32Array);
+    // Read after the tidy: a typed array returned from tf.tidy is walked element by element as a tensor container.
+    const predT = tf.tidy(() => tf.argMax(tf.add(matMul2d(fva, w as tf.Tensor2D), b), 1));
+    const pred = predT.dataSync() as Int32Array;
+    predT.dispose();
     let hit = 0;
     let n = 0;
     pred.forEach((p, i) => {
