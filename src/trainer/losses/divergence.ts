@@ -51,29 +51,6 @@ function skewKl(la: tf.Tensor2D, lb: tf.Tensor2D, lambda: number): tf.Tensor1D {
 }
 
 /**
- * KL(p‖q) per row as one differentiable op of the student logits (the default divergence, on
- * every DPT/DFT step): the same value as klFromLogs, and the gradient written out,
- * ∂/∂s = (q − p) / T per row, two ops where tfjs' chain rule through log-softmax takes a dozen.
- * @param lp [N, V] the teacher's log-probabilities (a constant)
- * @param studentLogits [N, V]
- * @returns [N]
- */
-function forwardKl(lp: tf.Tensor2D, studentLogits: tf.Tensor2D, scale: (x: tf.Tensor2D) => tf.Tensor2D, temperature: number): tf.Tensor1D {
-  // lp is an input too, with a zero gradient (as stopGradient gives it), so the teacher logits stay connected to the loss.
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [s, lpIn, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    const lq = tf.logSoftmax(scale(s));
-    const p = tf.exp(lpIn);
-    save([tf.exp(lq), p]);
-    return {
-      value: tf.sum(tf.mul(p, tf.sub(lpIn, lq)), 1),
-      gradFunc: (dy: tf.Tensor, [q, ps]: tf.Tensor[]) => [tf.mul(tf.sub(q, ps), tf.reshape(temperature === 1 ? dy : tf.mul(dy, 1 / temperature), [-1, 1])), tf.zerosLike(ps)],
-    };
-  }) as unknown as (s: tf.Tensor2D, lp: tf.Tensor2D) => tf.Tensor1D;
-  return f(studentLogits, lp);
-}
-
-/**
  * Divergence between p = softmax(teacherLogits / T) and q = softmax(studentLogits / T), per row.
  * See {@link DIVERGENCE_FORMULAS}. No T² factor. Gradients flow into `studentLogits` only.
  * @param teacherLogits [N, V] teacher logits (target; treated as a constant)
@@ -107,10 +84,11 @@ export function rowDivergence(
       const f = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
       return (temperature === 1 ? f : tf.mul(f, 1 / temperature)) as tf.Tensor2D;
     };
-    if (kind === 'forward_kl') return forwardKl(tf.logSoftmax(scale(teacherLogits)) as tf.Tensor2D, studentLogits, scale, temperature);
     const lp = tf.logSoftmax(scale(stopGradient(teacherLogits))) as tf.Tensor2D;
     const lq = tf.logSoftmax(scale(studentLogits)) as tf.Tensor2D;
     switch (kind) {
+      case 'forward_kl':
+        return klFromLogs(lp, lq);
       case 'reverse_kl':
         return klFromLogs(lq, lp);
       case 'js': {

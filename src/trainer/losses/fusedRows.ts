@@ -45,10 +45,15 @@ interface RowLossKernels extends KernelExports {
 const rowKernels = lazyKernelModule<RowLossKernels>(ROW_LOSSES_WASM_BASE64, 'row-loss');
 
 /**
- * Mean CE of the response rows and mean forward KL of the response and the visual rows, with
- * their gradients (already divided by the row counts), in the row-loss kernels.
+ * Mean CE of the response rows, mean forward KL of the response and the visual rows and mean
+ * RDist over the images, with their gradients (already divided by the counts), in the row-loss
+ * kernels. The logits are copied straight from tfjs' heap into the module's memory (no tfjs op
+ * runs in between, so the views stay valid).
  */
-function rowTerms(sRes: Float32Array, targets: Int32Array, tRes: Float32Array | null, sVis: Float32Array | null, tVis: Float32Array | null, tRel: Float32Array | null, Nt: number, Bi: number, Np: number, V: number, T: number, relEps: number) {
+function rowTerms(x: FusedRowInputs, sRes: tf.Tensor, sVis: tf.Tensor | null, targets: Int32Array) {
+  const [Nt, V] = x.sRes.shape;
+  const [Bi, Np] = sVis ? x.sVis!.shape : [0, 0];
+  const T = x.temperature;
   const km = rowKernels();
   const Nv = Bi * Np;
   const nr = Nt * V;
@@ -56,34 +61,31 @@ function rowTerms(sRes: Float32Array, targets: Int32Array, tRes: Float32Array | 
   const nn = Np * Np;
   // (the f64 scratch of relRows: 2 × 4-byte elements each)
   const [aS, aT, aGc, aGr, aY, aSv, aTv, aGv, aGl, aRel, aP, aQ, aRs, aRt, aG] = km.layout([nr, nr, nr, nr, Nt, nv, nv, nv, nv, Bi * nn, V, V, 2 * nn, 2 * nn, 2 * nn]);
-  km.f32(aS, nr).set(sRes);
+  km.f32(aS, nr).set(readView(sRes));
   km.i32(aY, Nt).set(targets);
   const ce = km.k.ceRows(aS, aY, Nt, V, aGc, 1 / Math.max(Nt, 1), aQ) / Math.max(Nt, 1);
   let res = 0;
-  if (tRes) {
-    km.f32(aT, nr).set(tRes);
+  if (x.tRes) {
+    km.f32(aT, nr).set(readView(x.tRes));
     res = km.k.klRows(aS, aT, Nt, V, 1 / T, aGr, 1 / Math.max(Nt, 1), aP, aQ) / Math.max(Nt, 1);
   }
   let vis = 0;
   let rel = 0;
-  if (sVis && tVis) {
-    km.f32(aSv, nv).set(sVis);
-    km.f32(aTv, nv).set(tVis);
+  if (sVis) {
+    km.f32(aSv, nv).set(readView(sVis));
+    km.f32(aTv, nv).set(readView(x.tVis!));
     vis = km.k.klRows(aSv, aTv, Nv, V, 1 / T, aGv, 1 / Math.max(Nv, 1), aP, aQ) / Math.max(Nv, 1);
-    if (tRel) km.f32(aRel, Bi * nn).set(tRel);
-    rel = km.k.relRows(aSv, aTv, tRel ? aRel : 0, Bi, Np, V, relEps, aGl, 1 / Math.max(Bi, 1), aRs, aRt, aG) / Math.max(Bi, 1);
+    if (x.tRel) km.f32(aRel, Bi * nn).set(readView(x.tRel));
+    rel = km.k.relRows(aSv, aTv, x.tRel ? aRel : 0, Bi, Np, V, x.relEps, aGl, 1 / Math.max(Bi, 1), aRs, aRt, aG) / Math.max(Bi, 1);
   }
   return {
     ce, res, vis, rel,
-    gRel: sVis && tVis ? km.f32(aGl, nv).slice() : null,
     gCe: km.f32(aGc, nr).slice(),
-    gRes: tRes ? km.f32(aGr, nr).slice() : null,
-    gVis: sVis && tVis ? km.f32(aGv, nv).slice() : null,
+    gRes: x.tRes ? km.f32(aGr, nr).slice() : null,
+    gVis: sVis ? km.f32(aGv, nv).slice() : new Float32Array(0),
+    gRel: sVis ? km.f32(aGl, nv).slice() : new Float32Array(0),
   };
 }
-
-/** Copies a float tensor's values (a view is only valid until the next tfjs allocation). */
-const values = (t: tf.Tensor): Float32Array => Float32Array.from(readView(t));
 
 /**
  * The scaled raw terms [ce, res, vis, rel] (0 for a term without its inputs) as a [4] tensor
@@ -94,19 +96,10 @@ export function fusedRowTerms(x: FusedRowInputs): tf.Tensor1D {
   const hasVis = x.sVis !== undefined && x.tVis !== undefined;
   const [Bi, Np] = hasVis ? x.sVis!.shape : [0, 0];
   const targets = x.targets.dataSync() as Int32Array;
-  const tRes = x.tRes ? values(x.tRes) : null;
-  const tVis = hasVis ? values(x.tVis!) : null;
-  const tRel = hasVis && x.tRel ? values(x.tRel) : null;
   const sc = x.scale;
   const inputs: tf.Tensor[] = hasVis ? [x.sRes, x.sVis!] : [x.sRes];
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const sRes = values(args[0] as tf.Tensor);
-    const sVis = hasVis ? values(args[1] as tf.Tensor) : null;
-    const r = rowTerms(sRes, targets, tRes, sVis, tVis, tRel, Nt, Bi, Np, V, x.temperature, x.relEps);
-    const gCe = r.gCe;
-    const gRes = r.gRes;
-    const gVis = r.gVis ?? new Float32Array(0);
-    const gRel = r.gRel ?? new Float32Array(0);
+    const { gCe, gRes, gVis, gRel, ...r } = rowTerms(x, args[0] as tf.Tensor, hasVis ? (args[1] as tf.Tensor) : null, targets);
     const out = [r.ce * sc.ce, r.res * sc.res, r.vis * sc.vis, r.rel * sc.rel];
     return {
       value: tf.tensor1d(out),
