@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { presetConfig } from '../src/trainer/config';
 import type { BackendName } from '../src/trainer/config/types';
 import { initBackend } from '../src/trainer/backend';
-import { buildBatch, disposeBatch, responseRows, type Batch, type EncodedSample } from '../src/trainer/models/batch';
+import { buildBatch, disposeBatch, type Batch, type EncodedSample } from '../src/trainer/models/batch';
 import { Mllm } from '../src/trainer/models/mllm';
 import { cachedTensorCount } from '../src/trainer/nn/attention';
 import { featureBlocks, VisionEncoder } from '../src/trainer/models/vision';
@@ -30,7 +30,7 @@ import { AdamW } from '../src/trainer/train/adamw';
 import { loadData } from '../src/trainer/train/data';
 import { mllmLossAndGrads, OnlineTeacher, type TeacherSource } from '../src/trainer/train/step';
 import { CachedTeacher, teacherCacheKey } from '../src/trainer/train/teacherCache';
-import { pooledStep, StepPool } from '../src/trainer/train/stepPool';
+import { batchShare, pooledStep, StepPool } from '../src/trainer/train/stepPool';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -168,7 +168,7 @@ async function main() {
       const idx = sampler.take(s * sc.batchSize, sc.batchSize);
       const samples = idx.map((i) => set[i]);
       const t0 = performance.now();
-      const other = pool.run([{ samples, indices: idx, share: { nt: samples.reduce((a, x) => a + responseRows(x), 0), ni: samples.filter((x) => x.visualStart >= 0).length } }]);
+      const other = pool.run([{ samples, indices: idx, share: batchShare(samples) }]);
       const b = buildBatch(samples, data.np, data.patchDim, data.tokenizer.padId);
       const r = mllmLossAndGrads(b, vision, model, src, names, weights, cfg.distill, idx);
       disposeBatch(b);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MODULES = [
   { src: 'kernels/attention.ts', out: 'src/trainer/nn/attentionWasm.generated.ts', name: 'ATTENTION_WASM_BASE64', what: 'The fused attention kernels' },
-  { src: 'kernels/rowLosses.ts', out: 'src/trainer/losses/rowLossesWasm.generated.ts', name: 'ROW_LOSSES_WASM_BASE64', what: 'The row-loss kernels (CE, forward KL)' },
+  { src: 'kernels/rowLosses.ts', out: 'src/trainer/losses/rowLossesWasm.generated.ts', name: 'ROW_LOSSES_WASM_BASE64', what: 'The row-loss kernels (CE, forward KL, RDist)' },
 ];
 const version = JSON.parse(readFileSync(join(root, 'node_modules/assemblyscript/package.json'), 'utf8')).version;
 const check = process.argv.includes('--check');

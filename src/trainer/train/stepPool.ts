@@ -139,6 +139,11 @@ export function addGrads(base: Map<string, tf.Tensor>, names: string[], extra: F
  * on the whole batch (bit-identical to single-threaded training).
  * @param compute the step on some samples of the batch, with the batch totals when it is a shard
  */
+/** The whole batch's response-row and image counts, which each shard's losses are a share of. */
+export function batchShare(samples: EncodedSample[]): { nt: number; ni: number } {
+  return { nt: samples.reduce((s, x) => s + responseRows(x), 0), ni: samples.filter((x) => x.visualStart >= 0).length };
+}
+
 export async function pooledStep(
   pool: StepPool | null,
   samples: EncodedSample[],
@@ -148,7 +153,7 @@ export async function pooledStep(
 ): Promise<{ terms: Record<string, number>; grads: Map<string, tf.Tensor> }> {
   if (!pool) return compute(samples, indices);
   const ranges = shardRanges(samples.length, pool.size + 1);
-  const share = { nt: samples.reduce((s, x) => s + responseRows(x), 0), ni: samples.filter((x) => x.visualStart >= 0).length };
+  const share = batchShare(samples);
   const jobs = ranges.slice(1).map(([a, b]) => ({ samples: samples.slice(a, b), indices: indices.slice(a, b), share }));
   const others = pool.run(jobs);
   const [a0, b0] = ranges[0];
