@@ -2,7 +2,7 @@
 // generated TypeScript file (committed, so that the trainer and its tests run from source without
 // this step): kernels/attention.ts -> src/trainer/nn/attentionWasm.generated.ts,
 // kernels/rowLosses.ts -> src/trainer/losses/rowLossesWasm.generated.ts (kernels/simdMath.ts is
-// inlined into both). `npm run build:kernels`; `--check` exits 1 when a committed file differs
+// inlined into both), kernels/adamw.ts -> src/trainer/train/adamwWasm.generated.ts. `npm run build:kernels`; `--check` exits 1 when a committed file differs
 // from a fresh compile (a test runs that).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MODULES = [
   { src: 'kernels/attention.ts', out: 'src/trainer/nn/attentionWasm.generated.ts', name: 'ATTENTION_WASM_BASE64', what: 'The fused attention kernels' },
   { src: 'kernels/rowLosses.ts', out: 'src/trainer/losses/rowLossesWasm.generated.ts', name: 'ROW_LOSSES_WASM_BASE64', what: 'The row-loss kernels (CE, forward KL, RDist)' },
+  { src: 'kernels/adamw.ts', out: 'src/trainer/train/adamwWasm.generated.ts', name: 'ADAMW_WASM_BASE64', what: "AdamW's update" },
 ];
 const version = JSON.parse(readFileSync(join(root, 'node_modules/assemblyscript/package.json'), 'utf8')).version;
 const check = process.argv.includes('--check');

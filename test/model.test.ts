@@ -499,6 +499,63 @@ test('AdamW: two steps with clipping and decoupled weight decay equal a plain-JS
   assert.throws(() => new AdamW(cfg).step(new Map(), new Map([['zz', tf.scalar(1)]]), lr, 0), /no parameter named 'zz'/);
 });
 
+/**
+ * The plain-JS AdamW loop the kernel (kernels/adamw.ts) replaced, kept verbatim as its reference:
+ * f64 arithmetic on the f32 values, the moments used at their f64 values, stored as f32.
+ */
+function jsLoopAdamW(w: Map<string, Float32Array>, g: Map<string, Float32Array>, m: Map<string, Float32Array>, v: Map<string, Float32Array>, t: number, lr: number, clipNorm: number, c: { beta1: number; beta2: number; eps: number; weightDecay: number }): number {
+  const names = [...g.keys()].sort();
+  let sq = 0;
+  for (const n of names) for (const x of g.get(n)!) sq += x * x;
+  const norm = Math.sqrt(sq);
+  const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1;
+  const bc1 = 1 - Math.pow(c.beta1, t);
+  const bc2 = 1 - Math.pow(c.beta2, t);
+  const decay = lr * c.weightDecay;
+  for (const n of names) {
+    const gn = g.get(n)!, mn = m.get(n)!, vn = v.get(n)!, wn = w.get(n)!;
+    for (let i = 0; i < wn.length; i++) {
+      const gi = gn[i] * scale;
+      const mi = (mn[i] = c.beta1 * mn[i] + (1 - c.beta1) * gi);
+      const vi = (vn[i] = c.beta2 * vn[i] + (1 - c.beta2) * gi * gi);
+      const old = wn[i];
+      wn[i] = old - lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + c.eps)) - decay * old;
+    }
+  }
+  return norm;
+}
+
+test('AdamW kernel: bit for bit the plain-JS loop (weights, moments, norms) over 6 steps, clipped and not, sizes off the SIMD width', () => {
+  const cfg = { lr: 1, weightDecay: 0.05, beta1: 0.9, beta2: 0.95, eps: 1e-8 };
+  const shapes: Record<string, number[]> = { 'b.one': [1], 'a.odd': [3, 7], 'c.four': [4], 'd.big': [33, 31], 'e.row': [130] };
+  const names = Object.keys(shapes);
+  const size = (n: string) => shapes[n].reduce((a, b) => a * b, 1);
+  const params = new Map(names.map((n, i) => [n, tf.variable(tf.tensor(rand(size(n), 10 + i), shapes[n]))]));
+  const w = new Map(names.map((n) => [n, Float32Array.from(params.get(n)!.dataSync())]));
+  const m = new Map(names.map((n) => [n, new Float32Array(size(n))]));
+  const v = new Map(names.map((n) => [n, new Float32Array(size(n))]));
+  const opt = new AdamW(cfg);
+  for (let t = 1; t <= 6; t++) {
+    // Gradients spanning magnitudes (tiny to large), so that rounding differences would show.
+    const g = new Map(names.map((n, i) => [n, rand(size(n), 100 * t + i).map((x, j) => x * 10 ** ((j % 9) - 5))]));
+    const lr = 1e-3 * t;
+    const clip = t % 2 ? 0.5 : 0; // odd steps clip (the norms here are > 0.5), even ones do not
+    const grads = new Map(names.map((n) => [n, tf.tensor(g.get(n)!, shapes[n])]));
+    const ours = opt.step(params, grads, lr, clip);
+    tf.dispose([...grads.values()]);
+    const ref = jsLoopAdamW(w, g, m, v, t, lr, clip, cfg);
+    assert.equal(ours, ref, `step ${t}: norm`);
+    const state = opt.export().tensors;
+    for (const n of names) {
+      assert.deepEqual(new Uint32Array(Float32Array.from(params.get(n)!.dataSync()).buffer), new Uint32Array(w.get(n)!.buffer), `step ${t}: weights of ${n}`);
+      assert.deepEqual(new Uint32Array((state[`m.${n}`].data as Float32Array).buffer), new Uint32Array(m.get(n)!.buffer), `step ${t}: m of ${n}`);
+      assert.deepEqual(new Uint32Array((state[`v.${n}`].data as Float32Array).buffer), new Uint32Array(v.get(n)!.buffer), `step ${t}: v of ${n}`);
+    }
+  }
+  opt.dispose();
+  tf.dispose([...params.values()]);
+});
+
 // ------------------------------------------------------------------------------ stage plan
 
 test('fullPlan: order, starting checkpoints, teacher and track ends', () => {
