@@ -7,7 +7,8 @@
  * peer's (this machine is shared: its speed drifts by tens of percent within minutes, and pairing
  * keeps a drift out of the ratios), the median of the rounds' ratios with their range. Also the
  * two whole steps at once on the two threads against one alone (the ceiling of any two-way split
- * of a step on this machine), the samples/s of a training loop that includes
+ * of a step on this machine), the CPU cores the process keeps busy on one and on two threads,
+ * the samples/s of a training loop that includes
  * sampling and batching, and the tensor count before and after the timed steps (must not grow);
  * then `--long` (default 1000) more DFT steps with the tensor count and the process RSS every
  * tenth of them (both must stay flat).
@@ -38,6 +39,11 @@ const arg = (name: string, def: string) => {
 };
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const CE_ONLY = { ce: 1, res: 0, vis: 0, rel: 0 };
+/** Mean CPU cores the process (all threads) kept busy since `cpu0`/`wall0`: CPU time over wall time. */
+const coresBusy = (cpu0: NodeJS.CpuUsage, wall0: number) => {
+  const c = process.cpuUsage(cpu0);
+  return (c.user + c.system) / 1000 / (performance.now() - wall0);
+};
 
 /** The first interpreter that imports torch, or undefined. */
 function findTorchPython(): string | undefined {
@@ -73,6 +79,8 @@ async function main() {
     const times: number[] = [];
     const weights = src ? sc.loss : CE_ONLY;
     const before = tf.memory().numTensors - cachedTensorCount();
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
     for (let s = 0; s < n; s++) {
       const t0 = performance.now();
       const idx = sampler.take(s * sc.batchSize, sc.batchSize);
@@ -85,7 +93,7 @@ async function main() {
     }
     // First-step allocations (optimizer moments) are not a leak: count from after step 1.
     opt.dispose();
-    return { ms: median(times.slice(Math.min(5, n - 1))), times, before, after: tf.memory().numTensors - cachedTensorCount() };
+    return { ms: median(times.slice(Math.min(5, n - 1))), times, before, after: tf.memory().numTensors - cachedTensorCount(), cores: coresBusy(cpu0, wall0) };
   };
 
   // The peer gets the very batches ours trains on (same tokens, images and loss rows).
@@ -125,13 +133,16 @@ async function main() {
   };
 
   /** The same steps over 2 training threads (stepPool.ts), as a run with workers = 2 trains. */
-  const runPooled = async (model: Mllm, src: TeacherSource | null, cacheDirOf: string | null, n: number) => {
+  const pooledCores: Record<string, number> = {};
+  const runPooled = async (model: Mllm, src: TeacherSource | null, cacheDirOf: string | null, n: number, label?: string) => {
     const trainable = params(model);
     const names = [...trainable.keys()];
     const weights = src ? sc.loss : CE_ONLY;
     const pool = await helper(model, names, weights, src, cacheDirOf);
     const opt = new AdamW(sc.optimizer);
     const times: number[] = [];
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
     for (let s = 0; s < n; s++) {
       const t0 = performance.now();
       const idx = sampler.take(s * sc.batchSize, sc.batchSize);
@@ -148,6 +159,7 @@ async function main() {
       pool.setParams(names.map((nm) => trainable.get(nm)!.dataSync() as Float32Array));
       times.push(performance.now() - t0);
     }
+    if (label) pooledCores[label] = coresBusy(cpu0, wall0);
     opt.dispose();
     await pool.close();
     return median(times.slice(Math.min(5, n - 1)));
@@ -182,10 +194,10 @@ async function main() {
   const cachedDir = cached.dir;
   const tsft = run(teacher, null, Math.max(10, Math.floor(steps / 2)));
   const half = Math.max(10, Math.floor(steps / 2));
-  const dft2 = await runPooled(student, online, null, half);
-  const dftCached2 = await runPooled(student, cached, cachedDir, half);
-  const sft2 = await runPooled(student, null, null, half);
-  const tsft2 = await runPooled(teacher, null, null, half);
+  const dft2 = await runPooled(student, online, null, half, 'DFT');
+  const dftCached2 = await runPooled(student, cached, cachedDir, half, 'cached DFT');
+  const sft2 = await runPooled(student, null, null, half, 'SFT');
+  const tsft2 = await runPooled(teacher, null, null, half, 'teacher SFT');
   const dftAlone = run(student, online, half + 5).ms;
   const dftPair = await runPair(student, online, half);
   const sftAlone = run(student, null, half + 5).ms;
@@ -220,6 +232,7 @@ async function main() {
     `ours  SFT step (student only):                         median ${sft.ms.toFixed(1)} ms, ${perSec(sft.ms)} samples/s`,
     `ours  teacher SFT step (teacher fwd/bwd + AdamW):       median ${tsft.ms.toFixed(1)} ms, ${perSec(tsft.ms)} samples/s`,
     `ours  2 threads (workers = 2): DFT ${dft2.toFixed(1)} ms (${(dft.ms / dft2).toFixed(2)}x), cached DFT ${dftCached2.toFixed(1)} ms (${(dftCached.ms / dftCached2).toFixed(2)}x), SFT ${sft2.toFixed(1)} ms (${(sft.ms / sft2).toFixed(2)}x), teacher SFT ${tsft2.toFixed(1)} ms (${(tsft.ms / tsft2).toFixed(2)}x)`,
+    `ours  CPU cores busy (process CPU time / wall time, every thread): 1 thread DFT ${dft.cores.toFixed(2)}, cached DFT ${dftCached.cores.toFixed(2)}, SFT ${sft.cores.toFixed(2)}, teacher SFT ${tsft.cores.toFixed(2)}; 2 threads ${Object.entries(pooledCores).map(([k, c]) => `${k} ${c.toFixed(2)}`).join(', ')}`,
     `ours  two whole steps at once (this thread + a helper, no split) vs one alone: DFT ${dftPair.toFixed(1)} vs ${dftAlone.toFixed(1)} ms, SFT ${sftPair.toFixed(1)} vs ${sftAlone.toFixed(1)} ms, teacher SFT ${tsftPair.toFixed(1)} vs ${tsftAlone.toFixed(1)} ms: the ceiling of a two-way split here is ${(2 * dftAlone / dftPair).toFixed(2)}x (DFT), ${(2 * sftAlone / sftPair).toFixed(2)}x (SFT), ${(2 * tsftAlone / tsftPair).toFixed(2)}x (teacher SFT)`,
     `ours  DFT / SFT: ${(dft.ms / sft.ms).toFixed(2)} online, ${(dftCached.ms / sft.ms).toFixed(2)} cached; loop with sampling and batching: ${(sc.batchSize * dft.times.length / (dft.times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} samples/s (DFT, mean over all steps)`,
     `tensors (excluding ${cachedTensorCount()} cached rotary/mask tables): ${warm} after warm-up, ${dft.before} before the DFT steps, ${dft.after} after ${steps} DFT steps (growth ${dft.after - dft.before}), ${sft.after} after the SFT steps`,

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunStatus } from '../src/common/runFormat';
 import { FROM_REQUIREMENTS, checkpointStage, resumableRuns, runsWithCheckpoints, stageRows, stagesFrom, toRunInfo, type ExperimentSummary, type RunSummary } from '../src/host/runModel';
-import { buildTree, runDescription } from '../src/host/treeModel';
+import { buildTree, runDescription, runTooltip } from '../src/host/treeModel';
 
 const status = (over: Partial<RunStatus>): RunStatus => ({
   runId: 'r', experiment: '/w/e/kd-experiment.json', state: 'running', stages: ['kd/sft', 'kd/dft'], completedStages: ['kd/sft'], stage: 'kd/dft', step: 120, totalSteps: 400,
@@ -49,6 +49,14 @@ test('run descriptions', () => {
   assert.equal(runDescription(status({ etaSeconds: 80 })), 'kd/dft 120/400 · 65% · ETA 1m 20s');
   assert.equal(runDescription(status({ state: 'completed', accuracy: { kd: 0.71, teacher: 0.83 } })), 'completed · kd 71.0% · teacher 83.0%');
   assert.equal(runDescription(status({ state: 'failed' })), 'failed at kd/dft 120/400 · 65%');
+});
+
+test('run tooltip: threads and CPU cores busy per stage from status.json; none for runs that predate them', () => {
+  const exp: ExperimentSummary = { file: '/w/e/kd-experiment.json', dir: '/w/e', name: 'e', label: 'e', runs: [] };
+  const tip = runTooltip(exp, run('r1', { threads: { 'kd/sft': 1, 'kd/dft': 2 }, cpuCores: { 'kd/sft': 0.98, 'kd/dft': 1.834 } }, []));
+  assert.match(tip, /Backend: wasm · threads: kd\/sft 1 \(0\.98 cores busy\), kd\/dft 2 \(1\.83 cores busy\)/);
+  assert.match(runTooltip(exp, run('r2', { threads: { 'kd/dft': 2 } }, [])), /threads: kd\/dft 2\n/);
+  assert.match(runTooltip(exp, run('r3', {}, [])), /Backend: wasm\n/);
 });
 
 test('tree: experiment -> runs -> stages -> checkpoints', () => {

@@ -77,6 +77,8 @@ export interface RunStatus {
   teacherCache?: Record<StageId, { key: string; path: string; mode?: 'exact' | 'fp16' | 'topk'; k?: number; stats?: { rows: number; maxAbsError?: number; maxRelError?: number; meanTailMass?: number; maxTailMass?: number } }>;
   /** Training threads of each stage started so far (config `workers`; auto is resolved per stage from its step's work). */
   threads?: Record<StageId, number>;
+  /** Mean CPU cores the process kept busy over each stage's training loop so far (its CPU time over the loop's wall time, every thread counted). */
+  cpuCores?: Record<StageId, number>;
   /** Divergence warnings raised so far (train/divergence.ts), oldest first. */
   warnings?: { stage: StageId; step: number; kind: string; message: string }[];
   /** The stored teacher side (vision encoder + teacher) the run used: reused from the store, or trained by this run and stored. */

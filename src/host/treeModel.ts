@@ -79,6 +79,17 @@ export function runDescription(s: RunStatus): string {
   }
 }
 
+/** `; threads: teacher/sft 2 (1.83 cores busy), …` from status.json, or nothing for runs that predate it. */
+function threadsLine(s: NonNullable<RunSummary['status']>): string {
+  const ids = Object.keys(s.threads ?? {}) as (keyof NonNullable<typeof s.threads>)[];
+  if (!ids.length) return '';
+  const one = (id: (typeof ids)[number]) => {
+    const c = s.cpuCores?.[id];
+    return `${mdEscape(id)} ${s.threads![id]}${c !== undefined ? ` (${c.toFixed(2)} cores busy)` : ''}`;
+  };
+  return ` · threads: ${ids.map(one).join(', ')}`;
+}
+
 /** Markdown tooltip of a run. */
 export function runTooltip(exp: ExperimentSummary, run: RunSummary): string {
   const s = run.status;
@@ -87,7 +98,7 @@ export function runTooltip(exp: ExperimentSummary, run: RunSummary): string {
     `**${mdEscape(run.runId)}** — ${s.state}`,
     `Experiment: ${mdEscape(exp.name)}`,
     s.stage ? `Stage: ${mdEscape(s.stage)} (${s.step}/${s.totalSteps}), overall ${s.globalStep}/${s.globalTotalSteps} (${percent(s.globalStep, s.globalTotalSteps)}%)` : 'Stage: not started',
-    `Backend: ${mdEscape(s.backend || '?')}`,
+    `Backend: ${mdEscape(s.backend || '?')}${threadsLine(s)}`,
     `Started: ${mdEscape(s.startedAt)}${s.endedAt ? ` · ended ${mdEscape(s.endedAt)}` : ''}`,
   ];
   if (s.state === 'running' && s.etaSeconds !== undefined) lines.push(`ETA: ${formatDuration(s.etaSeconds)}`);

@@ -425,7 +425,8 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     assert.ok(fs.existsSync(path.join(runs.dft, 'checkpoints/kd-dft.safetensors')));
     await expandTreeItem(page, `${id}, completed`);
     const row = treeItem(page, `${id}, completed`);
-    const stageRows = await page.locator('.part.sidebar [role="treeitem"]').evaluateAll((els, rowLabel) => {
+    // The children render a moment after the row reports expanded: read them once they are there.
+    const childRows = async () => page.locator('.part.sidebar [role="treeitem"]').evaluateAll((els, rowLabel) => {
       const i = els.findIndex((e) => e.getAttribute('aria-label') === rowLabel);
       const level = Number(els[i].getAttribute('aria-level'));
       const out: string[] = [];
@@ -434,6 +435,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
       }
       return out;
     }, (await row.getAttribute('aria-label')) ?? '');
+    const stageRows = await waitUntil(page, async () => { const r = await childRows(); return r.length ? r : undefined; }, `the rows under ${id}`);
     assert.deepEqual(stageRows.filter((l) => !l.includes('.safetensors')), ['kd/dft, done']);
   });
 

@@ -213,6 +213,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   try {
     pool = stage.kind === 'vision' ? null : await startPool(ctx, stage, vision, student!, teacher, teacherSource, names, weights);
     writer.updateStatus({ threads: { ...writer.status?.threads, [stage.id]: (pool?.size ?? 0) + 1 } });
+    const cpu = cpuMeter();
     while (step < total) {
       if (ctx.stop.requested) { saveResume(step); return 'stopped'; }
       const t0 = performance.now();
@@ -275,7 +276,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
         pendingWarnings = [];
         writer.appendMetrics(line);
         const etaSeconds = Math.round(remainingThisStage + (globalTotal - globalBase - total) * avg);
-        writer.updateStatus({ step, globalStep: globalBase + step, etaSeconds });
+        writer.updateStatus({ step, globalStep: globalBase + step, etaSeconds, cpuCores: { ...writer.status?.cpuCores, [stage.id]: cpu() } });
         ctx.emit({ event: 'step', ...line, totalSteps: total, etaSeconds });
       }
       if (evalsQa && step % sc.evalEvery === 0 && step < total) runEval(step);
@@ -288,7 +289,9 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     assertFinite({ ...tensors, ...Object.fromEntries(Object.entries(optimizer.export().tensors).map(([n, t]) => [`optim.${n}`, t])) }, stage.id, step, lastGood);
     saveCheckpoint(out, tensors, { kind: 'final', stage: stage.id, step, track: stage.track, config: cfg, experimentFile: ctx.experimentFile });
     ctx.emit({ event: 'stage-done', stage: stage.id, step, checkpoint: out });
-    ctx.log(`stage ${stage.id} done: ${out}`);
+    const cores = cpu();
+    writer.updateStatus({ cpuCores: { ...writer.status?.cpuCores, [stage.id]: cores } });
+    ctx.log(`stage ${stage.id} done: ${out} (${(pool?.size ?? 0) + 1} training thread${pool ? 's' : ''}, ${cores.toFixed(2)} CPU cores busy on average)`);
     if (stage.endsTrack && student) testEval(ctx, stage, student, vision, globalBase + step, step);
     if (stage.kind === 'vision' && cfg.data.source === 'world') probeEval(ctx, stage, vision, globalBase + step, step);
     return 'completed';
@@ -301,6 +304,17 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     if (head) tf.dispose([head.w, head.b]);
     optimizer.dispose();
   }
+}
+
+/** A meter of the mean CPU cores the process (every thread) keeps busy from now: CPU time over wall time, to 2 decimals. */
+function cpuMeter(): () => number {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  return () => {
+    const c = process.cpuUsage(c0);
+    const wall = (performance.now() - t0) * 1000;
+    return wall > 0 ? Math.round(((c.user + c.system) / wall) * 100) / 100 : 0;
+  };
 }
 
 /**
