@@ -16,11 +16,13 @@ import type { EvalLine, LossTerm, StageKind } from '../src/common/runFormat';
 import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type HyperValues, type MetricsColumns, type RunInfo } from '../src/common/messages';
 import { appendColumns } from '../src/host/metricsColumns';
 import { formatDuration, percent, formatAccuracyRecord } from '../src/host/format';
-import { makeLineChart, pointCounts, restyleChart, setStageLines, formatNum, type LineDataset, type Pt } from './lib/charts';
+import { makeLineChart, pointCounts, restyleChart, setStageLines, setXTitle, formatNum, type LineDataset, type Pt } from './lib/charts';
 import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { smoothEmaByStage } from './lib/ema';
-import { fmtWeight, termFormula, termLabel } from './lib/lossLabels';
+import { termFormula, termLabel } from './lib/lossLabels';
 import { ensureSorted, stageStarts, toPoints } from './lib/stages';
+import { termTable } from './lib/termTable';
+import { effectiveAxis, evalX, xColumn, X_AXIS_TITLES, type XAxis } from './lib/xAxis';
 import { chartTheme, onThemeChange, withAlpha, type ChartTheme } from './lib/theme';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
 
@@ -38,11 +40,13 @@ interface Ui {
   typeSeries: string;
   hyperExp: string;
   hyperStage: string;
+  /** The x-axis choice; `auto`: step in stage when one stage is chosen, else global step. */
+  xAxis: XAxis | 'auto';
   [k: string]: unknown;
 }
 
 const saved = loadState();
-const ui: Ui = { smoothing: 0.6, weighted: false, stage: 'all', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', ...(saved.ui as Partial<Ui>) };
+const ui: Ui = { smoothing: 0.6, weighted: false, stage: 'all', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', ...(saved.ui as Partial<Ui>) };
 let runs: RunData[] = [];
 let hyper: HyperTarget[] = [];
 let theme: ChartTheme = chartTheme();
@@ -53,7 +57,6 @@ let lastRender = 0;
 const root = document.getElementById('app')!;
 const TERM_COLOR: Record<LossTerm, number> = { ce: 0, res: 2, vis: 4, rel: 5, task: 3 };
 const DASHES: number[][] = [[], [6, 3], [2, 2], [8, 3, 2, 3]];
-const WEIGHT_SYMBOL: Record<LossTerm, string> = { ce: 'w', res: 'α', vis: 'β', rel: 'γ', task: 'w' };
 
 function persist(): void {
   saveState({ sources: runs.map((r) => r.info.key), ui });
@@ -76,7 +79,18 @@ function addSeries(out: LineDataset[], label: string, pts: Pt[], color: string, 
   }
 }
 
-const stageXs = (r: RunData): number[] => stageStarts(r.cols).map((s) => s.x);
+const axis = (): XAxis => effectiveAxis(ui.xAxis, ui.stage);
+/** Each metrics row's x on the current axis. */
+const xs = (r: RunData): number[] => xColumn(r.cols, axis());
+/** Where each stage of a run begins on the current axis (global: after its parent steps; else at its first row). */
+function stageStartsOnAxis(r: RunData): { stage: string; x: number }[] {
+  if (axis() === 'global') return stageStarts(r.cols);
+  const x = xs(r);
+  const out: { stage: string; x: number }[] = [];
+  for (let i = 0; i < r.cols.stage.length; i++) if (i === 0 || r.cols.stage[i] !== r.cols.stage[i - 1]) out.push({ stage: r.cols.stages[r.cols.stage[i]], x: x[i] });
+  return out;
+}
+const stageXs = (r: RunData): number[] => (axis() === 'stage' ? [] : stageStartsOnAxis(r).map((s) => s.x));
 
 function stageFilter(r: RunData): ((i: number) => boolean) | undefined {
   if (ui.stage === 'all') return undefined;
@@ -87,7 +101,7 @@ function stageFilter(r: RunData): ((i: number) => boolean) | undefined {
 function stageLinesFor(): { x: number; label: string }[] {
   if (ui.stage !== 'all') return [];
   const lines: { x: number; label: string }[] = [];
-  for (const r of runs) for (const s of stageStarts(r.cols)) lines.push({ x: s.x, label: multi() ? `${s.stage} · ${r.info.runId.slice(-4)}` : s.stage });
+  for (const r of runs) for (const s of stageStartsOnAxis(r)) lines.push({ x: s.x, label: multi() ? `${s.stage} · ${r.info.runId.slice(-4)}` : s.stage });
   return lines.sort((a, b) => a.x - b.x);
 }
 
@@ -97,7 +111,7 @@ function buildLossDatasets(): LineDataset[] {
     const src = ui.weighted ? r.cols.weighted : r.cols.raw;
     const keep = stageFilter(r);
     for (const t of LOSS_TERMS) {
-      const pts = toPoints(r.cols.globalStep, src[t], keep);
+      const pts = ensureSorted(toPoints(xs(r), src[t], keep));
       if (pts.length) addSeries(out, seriesName(LOSS_SERIES_NAMES[t], r), pts, theme.series[TERM_COLOR[t]], DASHES[ri % DASHES.length], true, stageXs(r));
     }
   });
@@ -107,7 +121,7 @@ function buildLossDatasets(): LineDataset[] {
 function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: string, colorIdx: number, smooth: boolean): LineDataset[] {
   const out: LineDataset[] = [];
   runs.forEach((r, ri) => {
-    const pts = toPoints(r.cols.globalStep, pick(r), stageFilter(r));
+    const pts = ensureSorted(toPoints(xs(r), pick(r), stageFilter(r)));
     if (pts.length) addSeries(out, seriesName(base, r), pts, theme.series[(colorIdx + (multi() ? ri : 0)) % theme.series.length], DASHES[ri % DASHES.length], smooth, stageXs(r));
   });
   return out;
@@ -115,14 +129,20 @@ function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: str
 
 const MODEL_COLOR: Record<string, number> = { kd: 0, baseline: 3, teacher: 2 };
 
+/** The run's evals in the chosen stage (all of them with all stages). */
+const evalsShown = (r: RunData): EvalLine[] => (ui.stage === 'all' ? r.evals : r.evals.filter((e) => e.stage === ui.stage));
+/** An eval's x on the current axis. */
+const evalAt = (r: RunData, e: EvalLine): number => evalX(e, axis(), r.cols.time.find((t) => t > 0) ?? 0);
+
 function buildAccDatasets(): LineDataset[] {
   const out: LineDataset[] = [];
   runs.forEach((r, ri) => {
     const models = [...new Set(r.evals.map((e) => e.model))];
     for (const m of models) {
       const color = theme.series[MODEL_COLOR[m] ?? (4 + models.indexOf(m)) % theme.series.length];
-      const val = r.evals.filter((e) => e.model === m && e.split === 'val').map((e) => ({ x: e.globalStep, y: e.accuracy }));
-      const test = r.evals.filter((e) => e.model === m && e.split === 'test').map((e) => ({ x: e.globalStep, y: e.accuracy }));
+      const mine = evalsShown(r).filter((e) => e.model === m);
+      const val = mine.filter((e) => e.split === 'val').map((e) => ({ x: evalAt(r, e), y: e.accuracy }));
+      const test = mine.filter((e) => e.split === 'test').map((e) => ({ x: evalAt(r, e), y: e.accuracy }));
       if (val.length) out.push({ label: seriesName(`${m} val`, r), data: ensureSorted(val), borderColor: color, backgroundColor: color, borderDash: DASHES[ri % DASHES.length], pointRadius: 2 });
       if (test.length) out.push({ label: seriesName(`${m} test`, r), data: ensureSorted(test), borderColor: color, backgroundColor: color, showLine: false, pointRadius: 5, pointStyle: 'rectRot' });
     }
@@ -144,11 +164,11 @@ function buildTypeDatasets(): LineDataset[] {
   const [key, model] = [ui.typeSeries.slice(0, ui.typeSeries.lastIndexOf('|')), ui.typeSeries.slice(ui.typeSeries.lastIndexOf('|') + 1)];
   const r = runs.find((x) => x.info.key === key);
   if (!r) return [];
-  const evs = r.evals.filter((e) => e.model === model && e.split === 'val');
+  const evs = evalsShown(r).filter((e) => e.model === model && e.split === 'val');
   const types = [...new Set(evs.flatMap((e) => Object.keys(e.byType ?? {})))].sort();
   return types.map((t, i) => {
     const color = theme.series[i % theme.series.length];
-    const data = ensureSorted(evs.filter((e) => Number.isFinite(e.byType?.[t])).map((e) => ({ x: e.globalStep, y: e.byType[t] })));
+    const data = ensureSorted(evs.filter((e) => Number.isFinite(e.byType?.[t])).map((e) => ({ x: evalAt(r, e), y: e.byType[t] })));
     return { label: t, data, borderColor: color, backgroundColor: color, borderDash: i >= theme.series.length ? [5, 3] : [], pointRadius: 2 };
   });
 }
@@ -214,6 +234,19 @@ function renderControls(): void {
   box.append(select('stage-filter', 'Stage', opts, ui.stage, (v) => {
     ui.stage = v;
     persist();
+    renderControls();
+    scheduleRender(true);
+  }));
+  const axes: { value: string; label: string }[] = [
+    { value: 'auto', label: `Auto (${X_AXIS_TITLES[effectiveAxis('auto', ui.stage)]})` },
+    ...(ui.stage === 'all' ? [] : [{ value: 'stage', label: 'Step in stage' }]),
+    { value: 'global', label: 'Global step' },
+    { value: 'time', label: 'Wall time' },
+  ];
+  if (!axes.some((a) => a.value === ui.xAxis)) ui.xAxis = 'auto';
+  box.append(select('x-axis', 'X axis', axes, ui.xAxis, (v) => {
+    ui.xAxis = v as Ui['xAxis'];
+    persist();
     scheduleRender(true);
   }));
 }
@@ -253,23 +286,18 @@ function lossLegend(): void {
   if (!r0) return;
   const div = r0.info.divergence ?? 'forward_kl';
   table.append(h('caption', { class: 'sr-only' }, 'Loss terms, formulas and weights'));
-  table.append(h('tr', {}, h('th', {}, 'Term'), h('th', {}, 'Formula · weight'), h('th', {}, 'last raw'), h('th', {}, 'last weighted')));
-  for (const t of LOSS_TERMS) {
-    const present = runs.some((r) => r.cols.raw[t].some((v) => v !== null));
-    if (!present) continue;
-    const stages = ui.stage === 'all' ? r0.cols.stages : [ui.stage];
-    const ws = stages.map((s) => ({ s, w: r0.cols.weights[s]?.[t] })).filter((x) => x.w !== undefined) as { s: string; w: number }[];
-    const distinct = [...new Set(ws.map((x) => x.w))];
-    const label = distinct.length === 1 ? termLabel(t, div, distinct[0]) : distinct.length === 0 ? termFormula(t, div) : `${termFormula(t, div)} · ${ws.map((x) => `${WEIGHT_SYMBOL[t]}=${fmtWeight(x.w)} (${x.s})`).join(', ')}`;
-    const last = (a: (number | null)[]): string => {
-      for (let i = a.length - 1; i >= 0; i--) if (a[i] !== null) return formatNum(a[i]!);
-      return '—';
-    };
+  const tt = termTable(r0.cols, ui.stage);
+  const from = tt.stage ? ` (${tt.stage})` : '';
+  table.append(h('tr', {}, h('th', {}, 'Term'), h('th', {}, 'Formula · weight'), h('th', {}, `last raw${from}`), h('th', {}, `last weighted${from}`)));
+  for (const row of tt.rows) {
+    const t = row.term;
+    const w = tt.stage ? r0.cols.weights[tt.stage]?.[t] : undefined;
+    const label = w !== undefined ? termLabel(t, div, w) : termFormula(t, div);
     table.append(h('tr', { 'data-term': t },
       h('td', {}, h('span', { class: 'swatch', style: `background:${theme.series[TERM_COLOR[t]]}` }), ' ', LOSS_SERIES_NAMES[t]),
       h('td', { class: 'formula' }, label),
-      h('td', { class: 'mono' }, last(r0.cols.raw[t])),
-      h('td', { class: 'mono' }, last(r0.cols.weighted[t]))));
+      h('td', { class: 'mono' }, formatNum(row.raw)),
+      h('td', { class: 'mono' }, row.weighted === null ? '—' : formatNum(row.weighted))));
   }
 }
 
@@ -431,7 +459,8 @@ function render(): void {
   const set = (id: string, ds: LineDataset[], note: string): void => {
     const c = charts[id];
     c.data.datasets = ds;
-    setStageLines(c, id === 'acc' || id === 'types' ? lines : lines);
+    setStageLines(c, lines);
+    setXTitle(c, X_AXIS_TITLES[axis()]);
     c.update('none');
     const n = document.getElementById(`note-${id}`);
     if (n) n.textContent = ds.length ? '' : note;
@@ -477,6 +506,12 @@ function writeDebug(): void {
     smoothing: ui.smoothing,
     weighted: ui.weighted,
     stage: ui.stage,
+    xAxis: axis(),
+    xTitle: X_AXIS_TITLES[axis()],
+    lossX: (() => {
+      const x = (charts.loss?.data.datasets ?? []).flatMap((d) => d.data.map((p) => p.x));
+      return x.length ? { min: Math.min(...x), max: Math.max(...x) } : null;
+    })(),
     typeSeries: ui.typeSeries,
   });
 }

@@ -78,21 +78,31 @@ function imageEl(s: SampleView): HTMLElement {
   return img;
 }
 
+/** A correct / incorrect badge. */
+function verdict(ok: boolean, who: string): HTMLElement {
+  return h('span', { class: `badge ${ok ? 'correct' : 'incorrect'}`, 'aria-label': `${who} ${ok ? 'correct' : 'incorrect'}` }, codicon(ok ? 'check' : 'close'), ok ? ' correct' : ' incorrect');
+}
+
 function answerCard(r: RunSamples, s: SampleView | undefined): HTMLElement {
   const head = h('div', { class: 'answer-head' }, h('span', { class: 'run-name', title: r.info.key }, r.info.runId));
   if (!s) return h('div', { class: 'answer-card missing' }, head, h('p', { class: 'muted' }, 'Not sampled at this step.'));
-  head.append(h('span', { class: 'muted' }, ` ${s.stage} step ${s.step}`),
-    h('span', { class: `badge ${s.correct ? 'correct' : 'incorrect'}`, 'aria-label': s.correct ? 'correct' : 'incorrect' }, codicon(s.correct ? 'check' : 'close'), s.correct ? ' correct' : ' incorrect'));
-  const answer = h('p', { class: 'student-answer', 'aria-label': 'Student answer' });
+  // The model trained in this stage: the teacher in the teacher's own stages, else the student.
+  const trained = s.stage.startsWith('teacher/') ? 'Teacher' : 'Student';
+  head.append(h('span', { class: 'muted' }, ` ${s.stage} step ${s.step}`));
+  const answer = h('p', { class: 'student-answer', 'aria-label': `${trained} answer` });
   const segs = diffWords(s.answer, s.groundTruth);
   if (!segs.length) answer.append(h('em', { class: 'muted' }, '(empty answer)'));
   for (const seg of segs) answer.append(seg.same ? seg.text : h('mark', { class: 'diff-word', title: 'differs from the ground truth' }, seg.text));
-  return h('div', { class: `answer-card ${s.correct ? 'is-correct' : 'is-incorrect'}`, 'data-correct': String(s.correct) },
+  const card = h('div', { class: `answer-card ${s.correct ? 'is-correct' : 'is-incorrect'}`, 'data-correct': String(s.correct), 'data-trained': trained.toLowerCase() },
     head,
-    h('div', { class: 'answer-line' }, h('span', { class: 'answer-label' }, 'Student'), answer),
-    h('div', { class: 'answer-line' }, h('span', { class: 'answer-label' }, 'Teacher'),
-      h('p', { class: 'teacher-answer', 'aria-label': 'Teacher answer' },
-        s.teacherAnswer === undefined ? h('em', { class: 'muted' }, '(no teacher loaded)') : s.teacherAnswer || h('em', { class: 'muted' }, '(empty answer)'))));
+    h('div', { class: 'answer-line' }, h('span', { class: 'answer-label' }, trained), answer, verdict(s.correct, trained)));
+  if (trained === 'Student') {
+    const teacher = s.teacherAnswer === undefined ? h('em', { class: 'muted' }, '(no teacher in this stage)') : s.teacherAnswer || h('em', { class: 'muted' }, '(empty answer)');
+    card.append(h('div', { class: 'answer-line' }, h('span', { class: 'answer-label' }, 'Teacher'),
+      h('p', { class: 'teacher-answer', 'aria-label': 'Teacher answer' }, teacher),
+      s.teacherCorrect === undefined ? null : verdict(s.teacherCorrect, 'Teacher')));
+  }
+  return card;
 }
 
 function buildControls(): HTMLElement {

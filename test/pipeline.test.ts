@@ -13,6 +13,7 @@ import { resolveConfig } from '../src/trainer/config';
 import type { ExperimentConfig } from '../src/trainer/config/types';
 import { loadCheckpoint } from '../src/trainer/train/checkpoint';
 import { cosineLr } from '../src/trainer/train/adamw';
+import { isCorrect } from '../src/trainer/data/answers';
 import { ckptName, stageConfig } from '../src/common/stagePlan';
 import {
   cleanupTmp, compareGroup, explain, parseEvents, readJson, readJsonlStrict, relDiff, runCli, runDirs, sha256,
@@ -201,8 +202,10 @@ test('eval.jsonl and samples.jsonl: val evals during sft/dft, test evals per tra
     assert.ok(path.isAbsolute(s.image) && fs.existsSync(s.image), `sample image ${s.image}`);
     assert.ok(s.question.length > 0 && s.groundTruth.length > 0 && typeof s.answer === 'string' && typeof s.correct === 'boolean');
     // The teacher answers alongside only where a teacher is loaded (distillation stages).
-    if (s.stage === 'kd/dft') assert.equal(typeof s.teacherAnswer, 'string', `kd/dft sample ${s.id} lacks teacherAnswer`);
-    else assert.equal(s.teacherAnswer, undefined, `${s.stage} sample ${s.id} has a teacherAnswer without a teacher`);
+    if (s.stage === 'kd/dft') {
+      assert.equal(typeof s.teacherAnswer, 'string', `kd/dft sample ${s.id} lacks teacherAnswer`);
+      assert.equal(s.teacherCorrect, isCorrect(s.teacherAnswer!, s.groundTruth), `kd/dft sample ${s.id}: teacherCorrect scores the teacher's answer`);
+    } else assert.equal(s.teacherAnswer, undefined, `${s.stage} sample ${s.id} has a teacherAnswer without a teacher`);
   }
 });
 

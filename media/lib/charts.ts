@@ -108,7 +108,12 @@ export function makeLineChart(canvas: HTMLCanvasElement, theme: ChartTheme, o: L
               const y = ctx.parsed.y ?? NaN;
               return `${ctx.dataset.label}: ${o.percent ? `${(y * 100).toFixed(1)}%` : formatNum(y)}`;
             },
-            title: (items: TooltipItem<'line'>[]) => (items.length ? `step ${items[0].parsed.x}` : ''),
+            title: (items: TooltipItem<'line'>[]) => {
+              if (!items.length) return '';
+              const x = items[0].parsed.x ?? NaN;
+              const axis = (items[0].chart.options.scales as { x?: { title?: { text?: string } } }).x?.title?.text ?? 'step';
+              return `${axis} ${Number.isInteger(x) ? x : x.toFixed(2)}`;
+            },
           },
         },
         stageLines: { lines: [], color: theme.stageLine },
@@ -128,6 +133,12 @@ export function restyleChart(chart: Chart<'line', Pt[]>, theme: ChartTheme): voi
   const p = chart.options.plugins as { legend?: { labels?: { color?: string } }; stageLines?: StageLinesOptions };
   if (p.legend?.labels) p.legend.labels.color = theme.foreground;
   if (p.stageLines) p.stageLines.color = theme.stageLine;
+}
+
+/** Sets the x-axis title (the dashboard's x-axis choice). */
+export function setXTitle(chart: Chart<'line', Pt[]>, text: string): void {
+  const x = (chart.options.scales as { x?: { title?: { text?: string } } }).x;
+  if (x?.title) x.title.text = text;
 }
 
 export function setStageLines(chart: Chart<'line', Pt[]>, lines: StageLine[]): void {

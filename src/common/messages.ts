@@ -72,6 +72,8 @@ export interface MetricsColumns {
   stage: number[];
   globalStep: number[];
   step: number[];
+  /** Wall time of each row, ms since the epoch (0 when its `time` did not parse). */
+  time: number[];
   lr: number[];
   samplesPerSec: number[];
   total: (number | null)[];

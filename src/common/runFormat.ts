@@ -160,7 +160,10 @@ export interface SampleLine {
   answer: string;
   /** Answer of the teacher for the same question (absent when no teacher is loaded). */
   teacherAnswer?: string;
+  /** Whether `answer` matches the ground truth. */
   correct: boolean;
+  /** Whether `teacherAnswer` matches the ground truth (with it). */
+  teacherCorrect?: boolean;
 }
 
 /**

@@ -12,7 +12,7 @@ const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFi
 
 /** Empty columns with no stages. */
 export function emptyColumns(): MetricsColumns {
-  return { stages: [], stage: [], globalStep: [], step: [], lr: [], samplesPerSec: [], total: [], raw: termRecord(), weighted: termRecord(), weights: {} };
+  return { stages: [], stage: [], globalStep: [], step: [], time: [], lr: [], samplesPerSec: [], total: [], raw: termRecord(), weighted: termRecord(), weights: {} };
 }
 
 /**
@@ -34,6 +34,8 @@ export function metricsToColumns(rows: readonly MetricsLine[], knownStages: read
     c.stage.push(si);
     c.globalStep.push(g);
     c.step.push(num(r.step) ?? 0);
+    const t = typeof r.time === 'string' ? Date.parse(r.time) : NaN;
+    c.time.push(Number.isFinite(t) ? t : 0);
     c.lr.push(num(r.lr) ?? 0);
     c.samplesPerSec.push(num(r.samplesPerSec) ?? 0);
     c.total.push(num(r.loss?.total));
@@ -55,6 +57,7 @@ export function appendColumns(into: MetricsColumns, more: MetricsColumns): void 
   push(into.stage, more.stage);
   push(into.globalStep, more.globalStep);
   push(into.step, more.step);
+  push(into.time, more.time);
   push(into.lr, more.lr);
   push(into.samplesPerSec, more.samplesPerSec);
   push(into.total, more.total);

@@ -181,7 +181,17 @@ interface DashDebug extends Record<string, unknown> {
   runs: { runId: string; state: string; metrics: number; evals: number }[];
   series: Record<string, number>;
   weighted: boolean;
+  stage: string;
+  xAxis: string;
+  xTitle: string;
+  lossX: { min: number; max: number } | null;
   typeSeries: string;
+}
+
+/** Picks the option labelled `label` of the dashboard's vscode-single-select `#id`, as a user does (open it, click the option). */
+async function chooseOption(frame: FrameLocator, id: string, label: string): Promise<void> {
+  await frame.locator(`#${id}`).click();
+  await frame.locator(`#${id}`).getByRole('option', { name: label, exact: true }).click();
 }
 
 interface SamplesDebug extends Record<string, unknown> {
@@ -333,6 +343,34 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await screenshot(page, 'dashboard-weighted');
     await dash.locator('#weighted').click();
     await waitDebug<DashDebug>(page, dash, (x) => x.weighted === false, 'the dashboard back in raw mode');
+
+    // Stage filter: the curves on "step in stage", the term table from that stage (#9: it showed
+    // the last kd/dft values under kd/dpt, and a stale Task row everywhere).
+    const lines = fs.readFileSync(path.join(runs.first, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stage: string; step: number; loss: Record<string, number> });
+    for (const stage of ['kd/dpt', 'kd/dft']) {
+      await chooseOption(dash, 'stage-filter', stage);
+      const sd = await waitDebug<DashDebug>(page, dash, (x) => x.stage === stage && x.xAxis === 'stage', `the dashboard on ${stage}`);
+      const mine = lines.filter((l) => l.stage === stage);
+      const last = mine[mine.length - 1];
+      assert.equal(sd.xTitle, 'step in stage');
+      assert.ok(sd.lossX && sd.lossX.min >= 1 && sd.lossX.max === last.step, `x = step in the stage (${JSON.stringify(sd.lossX)}, last step ${last.step})`);
+      const header = await dash.locator('#loss-legend tr').first().innerText();
+      assert.match(header, new RegExp(`last raw \\(${stage.replace('/', '\\/')}\\)`));
+      const terms = await dash.locator('#loss-legend tr[data-term]').evaluateAll((els) => els.map((e) => e.getAttribute('data-term')));
+      assert.deepEqual(terms, ['ce', 'res', 'vis', 'rel'], `${stage}: its four terms, no Task row`);
+      for (const t of ['ce', 'rel']) {
+        const [, , raw] = await legendRow(dash, t);
+        assert.ok(Math.abs(Number(raw) - last.loss[t]) <= 2e-3 * Math.abs(last.loss[t]) + 1e-9, `${stage} ${t}: table ${raw} = last ${stage} line ${last.loss[t]}`);
+      }
+      if (stage === 'kd/dpt') await screenshot(page, 'dashboard-stage-dpt');
+    }
+    await chooseOption(dash, 'x-axis', 'Wall time');
+    const wt = await waitDebug<DashDebug>(page, dash, (x) => x.xAxis === 'time', 'the dashboard on wall time');
+    assert.ok(wt.lossX && wt.lossX.min >= 0 && wt.lossX.max < 60, `wall time in minutes (${JSON.stringify(wt.lossX)})`);
+    await chooseOption(dash, 'x-axis', 'Auto (step in stage)');
+    await chooseOption(dash, 'stage-filter', 'All stages');
+    const back = await waitDebug<DashDebug>(page, dash, (x) => x.stage === 'all' && x.xAxis === 'global', 'the dashboard back on all stages');
+    assert.equal(back.xTitle, 'global step');
   });
 
   it('3. Samples: images load; the step scrubber moves the cards', { timeout: 60_000 }, async () => {
@@ -356,6 +394,13 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     assert.match(await view.locator('.answer-head').first().innerText(), new RegExp(`${lastAt[0].stage} step ${lastAt[0].step}\\b`));
     const teacher = await view.locator('.teacher-answer').allInnerTexts();
     assert.ok(teacher.length > 0 && teacher.every((t) => t.trim().length > 0), `every teacher answer shows text or a marker: ${JSON.stringify(teacher)}`);
+    if (lastAt[0].stage === 'kd/dft') {
+      // The student's answer and the teacher's, each scored (#9: the teacher's never was).
+      const card = view.locator('.answer-card').first();
+      assert.equal(await card.getAttribute('data-trained'), 'student');
+      assert.equal(await card.locator('.answer-label').first().innerText(), 'Student');
+      assert.equal(await card.locator('[aria-label^="Teacher correct"], [aria-label^="Teacher incorrect"]').count(), 1, 'the teacher answer is scored');
+    }
     await screenshot(page, 'samples');
 
     await view.locator('#step-scrubber').focus();
@@ -368,6 +413,14 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
       const head = await view.locator('.answer-head').first().innerText();
       return new RegExp(`${first.stage} step ${first.step}\\b`).test(head) ? true : undefined;
     }, `the cards to show ${first.stage} step ${first.step}`);
+    if (first.stage.startsWith('teacher/')) {
+      // The teacher's own stage: its answers are labelled Teacher, with no "no teacher" line beside them.
+      const card = view.locator('.answer-card').first();
+      assert.equal(await card.getAttribute('data-trained'), 'teacher');
+      assert.deepEqual(await card.locator('.answer-label').allInnerTexts(), ['Teacher']);
+      assert.equal(await view.locator('.answer-card', { hasText: 'no teacher' }).count(), 0);
+      await screenshot(page, 'samples-teacher-stage');
+    }
     await page.keyboard.press('ArrowRight');
     await waitDebug<SamplesDebug>(page, view, (x) => x.step === steps[1], 'the scrubber to step to the second evaluation');
   });

@@ -20,6 +20,7 @@ import { AdamW, cosineLr } from './adamw';
 import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import type { DataBundle } from './data';
 import { evaluate, firstQa, generateAnswers } from './evaluate';
+import { isCorrect } from '../data/answers';
 import { stageConfig, stageSeed, totalSteps, trainableModules, visionCheckpoint, type StagePlan } from '../../common/stagePlan';
 import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, type TeacherSource } from './step';
 import { cacheBytes, CachedTeacher, defaultCacheDir, describeStats, teacherCacheKey } from './teacherCache';
@@ -176,7 +177,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     const answers = r.answers.slice(0, sampleSet.length);
     const extra = sampleSet.length > answers.length ? evaluate(student, vision, data, sampleSet.slice(answers.length), cfg.eval.maxNewTokens).answers : [];
     for (const [i, a] of [...answers, ...extra].entries()) {
-      const s = { time: line.time, stage: stage.id, step, globalStep: line.globalStep, id: a.sample.id, image: a.sample.image ?? '', type: a.sample.type ?? 'other', question: a.question, groundTruth: a.truth, answer: a.answer, teacherAnswer: teacherAnswers?.[i], correct: a.correct };
+      const s = { time: line.time, stage: stage.id, step, globalStep: line.globalStep, id: a.sample.id, image: a.sample.image ?? '', type: a.sample.type ?? 'other', question: a.question, groundTruth: a.truth, answer: a.answer, correct: a.correct, ...(teacherAnswers ? { teacherAnswer: teacherAnswers[i], teacherCorrect: isCorrect(teacherAnswers[i], a.truth) } : {}) };
       writer.appendSample(s);
       ctx.emit({ event: 'sample', ...s });
     }
