@@ -47,6 +47,7 @@ test('stage rows', () => {
 
 test('run descriptions', () => {
   assert.equal(runDescription(status({ etaSeconds: 80 })), 'kd/dft 120/400 · 65% · ETA 1m 20s');
+  assert.equal(runDescription(status({ etaSeconds: 80, etaRough: true })), 'kd/dft 120/400 · 65% · ETA ~1m 20s (rough)');
   assert.equal(runDescription(status({ state: 'completed', accuracy: { kd: 0.71, teacher: 0.83 } })), 'completed · kd 71.0% · teacher 83.0%');
   assert.equal(runDescription(status({ state: 'failed' })), 'failed at kd/dft 120/400 · 65%');
 });

@@ -79,7 +79,15 @@ test('run --json: every stdout line is a TrainerEvent; started first (after boot
   const metrics = readJsonlStrict<MetricsLine>(path.join(runDir, 'metrics.jsonl'));
   const stepEvents = events.filter((e) => e.event === 'step');
   assert.equal(stepEvents.length, metrics.length);
-  stepEvents.forEach((e, i) => assert.deepEqual(strip(e, ['totalSteps', 'etaSeconds']), metrics[i]));
+  stepEvents.forEach((e, i) => assert.deepEqual(strip(e, ['totalSteps', 'etaSeconds', 'etaRough']), metrics[i]));
+  // The ETA is rough while some kind of step still to run has not been timed (the vision stage
+  // precedes every model stage), firm in the last stage, and counts down to 0 at the run's end.
+  const eta = stepEvents as { stage: string; etaSeconds?: number; etaRough?: boolean }[];
+  assert.equal(eta[0].etaRough, true, 'the first stage\'s ETA is a rough guess');
+  assert.equal(eta[eta.length - 1].etaRough, false, 'the last stage\'s ETA is firm');
+  const lastStage = eta.filter((e) => e.stage === eta[eta.length - 1].stage);
+  assert.ok(lastStage[lastStage.length - 1].etaSeconds! <= lastStage[0].etaSeconds!, 'the ETA counts down through the last stage');
+  assert.ok(eta.every((e) => typeof e.etaSeconds === 'number' && e.etaSeconds >= 0));
   assert.deepEqual(events.filter((e) => e.event === 'eval').map((e) => strip(e, [])), readJsonlStrict(path.join(runDir, 'eval.jsonl')));
   assert.deepEqual(events.filter((e) => e.event === 'sample').map((e) => strip(e, [])), readJsonlStrict(path.join(runDir, 'samples.jsonl')));
 });

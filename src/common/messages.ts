@@ -55,6 +55,7 @@ export interface RunInfo {
   globalStep: number;
   globalTotalSteps: number;
   etaSeconds?: number;
+  etaRough?: boolean;
   error?: string;
   accuracy?: Record<string, number>;
   /** Status could not be read (the panel still shows what the files hold). */

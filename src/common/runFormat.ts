@@ -67,6 +67,8 @@ export interface RunStatus {
   endedAt?: string;
   /** Seconds of remaining time estimated from recent throughput; absent until known. */
   etaSeconds?: number;
+  /** True while the ETA scales a kind of step not yet timed in this run from the others' FLOPs (train/runEta.ts): a rough guess. */
+  etaRough?: boolean;
   /** Failure message (state `failed`), naming the stage/step/term where relevant. */
   error?: string;
   /** Last test/val accuracy per track evaluated, e.g. { kd: 0.71, baseline: 0.64, teacher: 0.83 }. */
@@ -172,7 +174,7 @@ export interface SampleLine {
  */
 export type TrainerEvent =
   | { event: 'started'; runDir: string; runId: string; backend: string; stages: StageId[]; pid: number }
-  | ({ event: 'step'; totalSteps: number; etaSeconds?: number } & MetricsLine)
+  | ({ event: 'step'; totalSteps: number; etaSeconds?: number; etaRough?: boolean } & MetricsLine)
   | ({ event: 'eval' } & EvalLine)
   | ({ event: 'sample' } & SampleLine)
   | { event: 'checkpoint'; stage: StageId; step: number; path: string }

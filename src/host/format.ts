@@ -16,6 +16,11 @@ export function formatDuration(seconds: number): string {
   return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
 }
 
+/** `ETA 1m 20s`, or `ETA ~1m 20s (rough)` while the run's estimate scales a kind of step not yet timed (status.json etaRough). */
+export function formatEta(seconds: number, rough?: boolean): string {
+  return rough ? `ETA ~${formatDuration(seconds)} (rough)` : `ETA ${formatDuration(seconds)}`;
+}
+
 /** `done/total` as a whole percentage, clamped to 0..100; 0 when the total is unknown. */
 export function percent(done: number, total: number): number {
   if (!(total > 0) || !Number.isFinite(done)) return 0;
@@ -46,13 +51,14 @@ export interface TrainingProgress {
   step: number;
   totalSteps: number;
   etaSeconds?: number;
+  etaRough?: boolean;
 }
 
 /** Status-bar text of one training run: `$(sync~spin) kd/dft 120/400 · ETA 1m 20s`. */
 export function statusBarText(p: TrainingProgress, others = 0): string {
   let t = `$(sync~spin) ${p.stage ?? 'starting'}`;
   if (p.stage && p.totalSteps > 0) t += ` ${p.step}/${p.totalSteps}`;
-  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) t += ` · ETA ${formatDuration(p.etaSeconds)}`;
+  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) t += ` · ${formatEta(p.etaSeconds, p.etaRough)}`;
   if (others > 0) t += ` (+${others})`;
   return t;
 }

@@ -142,6 +142,7 @@ export function toRunInfo(exp: ExperimentSummary, run: RunSummary): RunInfo {
     globalTotalSteps: s?.globalTotalSteps ?? 0,
   };
   if (s?.etaSeconds !== undefined) info.etaSeconds = s.etaSeconds;
+  if (s?.etaRough) info.etaRough = true;
   if (s?.error) info.error = s.error;
   if (s?.accuracy) info.accuracy = s.accuracy;
   if (!s) info.statusError = run.error ?? 'status.json missing';

@@ -11,7 +11,7 @@ import type { TrainerEvent } from '../common/runFormat';
 import { readStatus } from '../common/runReader';
 import type { BackendName } from '../trainer/config/types';
 import { actionTitle, buildCliArgs, trainerEnv, type TrainerAction } from './cliArgs';
-import { formatAccuracyRecord, formatDuration, percent, statusBarText } from './format';
+import { formatAccuracyRecord, formatEta, percent, statusBarText } from './format';
 import { TrainerProcess, exitOutcome, type TrainerExit } from './trainerProcess';
 
 export interface ActiveTraining {
@@ -30,6 +30,7 @@ export interface ActiveTraining {
   globalStep: number;
   globalTotalSteps: number;
   etaSeconds?: number;
+  etaRough?: boolean;
   lastError?: string;
   /** A divergence warning was already shown as a notification. */
   warned?: boolean;
@@ -149,7 +150,10 @@ export class TrainerManager implements vscode.Disposable {
         t.step = e.step;
         t.totalSteps = e.totalSteps;
         t.globalStep = e.globalStep;
-        if (e.etaSeconds !== undefined) t.etaSeconds = e.etaSeconds;
+        if (e.etaSeconds !== undefined) {
+          t.etaSeconds = e.etaSeconds;
+          t.etaRough = e.etaRough;
+        }
         this.readGlobal(t, false);
         break;
       case 'stage-done':
@@ -194,7 +198,10 @@ export class TrainerManager implements vscode.Disposable {
     if (!r.ok) return;
     t.globalTotalSteps = r.status.globalTotalSteps;
     if (r.status.globalStep > t.globalStep) t.globalStep = r.status.globalStep;
-    if (t.etaSeconds === undefined && r.status.etaSeconds !== undefined) t.etaSeconds = r.status.etaSeconds;
+    if (t.etaSeconds === undefined && r.status.etaSeconds !== undefined) {
+      t.etaSeconds = r.status.etaSeconds;
+      t.etaRough = r.status.etaRough;
+    }
     t.backend = r.status.backend || t.backend;
   }
 
@@ -206,7 +213,7 @@ export class TrainerManager implements vscode.Disposable {
         let reported = 0;
         const sub = this.onDidChange(() => {
           const pct = t.globalTotalSteps > 0 ? percent(t.globalStep, t.globalTotalSteps) : t.totalSteps > 0 ? percent(t.step, t.totalSteps) : 0;
-          const msg = t.stage ? `${t.stage} ${t.step}/${t.totalSteps}${t.etaSeconds !== undefined ? ` · ETA ${formatDuration(t.etaSeconds)}` : ''}` : 'starting…';
+          const msg = t.stage ? `${t.stage} ${t.step}/${t.totalSteps}${t.etaSeconds !== undefined ? ` · ${formatEta(t.etaSeconds, t.etaRough)}` : ''}` : 'starting…';
           progress.report({ message: msg, increment: pct > reported ? pct - reported : undefined });
           if (pct > reported) reported = pct;
         });
@@ -270,7 +277,7 @@ export class TrainerManager implements vscode.Disposable {
     const first = list[0];
     this.statusBar.text = statusBarText(first, list.length - 1);
     const md = new vscode.MarkdownString(list.map((t) => `**${t.runId ?? t.title}** (${t.experimentName}): ${t.stage ?? 'starting'} ${t.step}/${t.totalSteps}` +
-      `${t.globalTotalSteps ? ` · overall ${percent(t.globalStep, t.globalTotalSteps)}%` : ''}${t.etaSeconds !== undefined ? ` · ETA ${formatDuration(t.etaSeconds)}` : ''}${t.backend ? ` · ${t.backend}` : ''}`).join('\n\n') + '\n\nClick to open the dashboard.');
+      `${t.globalTotalSteps ? ` · overall ${percent(t.globalStep, t.globalTotalSteps)}%` : ''}${t.etaSeconds !== undefined ? ` · ${formatEta(t.etaSeconds, t.etaRough)}` : ''}${t.backend ? ` · ${t.backend}` : ''}`).join('\n\n') + '\n\nClick to open the dashboard.');
     this.statusBar.tooltip = md;
     const dirs = list.map((t) => t.runDir).filter((d): d is string => !!d);
     this.statusBar.command = { command: 'llavaKd.openDashboard', title: 'Open Dashboard', arguments: dirs.length ? [dirs] : [] };

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { RunStatus, TeacherStoreUse } from '../common/runFormat';
-import { formatAccuracy, formatAccuracyRecord, formatBytes, formatDuration, percent } from './format';
+import { formatAccuracy, formatAccuracyRecord, formatBytes, formatEta, percent } from './format';
 import { checkpointStage, compareRunsNewestFirst, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
 
 export type NodeKind = 'experiment' | 'run' | 'stage' | 'checkpoint' | 'teacher' | 'info';
@@ -69,7 +69,7 @@ export function runDescription(s: RunStatus): string {
   const warn = s.warnings?.length ? `⚠ ${s.warnings.length} divergence warning${s.warnings.length === 1 ? '' : 's'}` : '';
   switch (s.state) {
     case 'running':
-      return [where || 'starting', pct, s.etaSeconds !== undefined ? `ETA ${formatDuration(s.etaSeconds)}` : '', warn].filter(Boolean).join(' · ');
+      return [where || 'starting', pct, s.etaSeconds !== undefined ? formatEta(s.etaSeconds, s.etaRough) : '', warn].filter(Boolean).join(' · ');
     case 'completed':
       return ['completed', acc, warn].filter(Boolean).join(' · ');
     case 'failed':
@@ -101,7 +101,7 @@ export function runTooltip(exp: ExperimentSummary, run: RunSummary): string {
     `Backend: ${mdEscape(s.backend || '?')}${threadsLine(s)}`,
     `Started: ${mdEscape(s.startedAt)}${s.endedAt ? ` · ended ${mdEscape(s.endedAt)}` : ''}`,
   ];
-  if (s.state === 'running' && s.etaSeconds !== undefined) lines.push(`ETA: ${formatDuration(s.etaSeconds)}`);
+  if (s.state === 'running' && s.etaSeconds !== undefined) lines.push(formatEta(s.etaSeconds, s.etaRough));
   const acc = formatAccuracyRecord(s.accuracy);
   if (acc) lines.push(`Accuracy: ${mdEscape(acc)}`);
   if (s.from) lines.push(`From: ${mdEscape(s.from)}`);

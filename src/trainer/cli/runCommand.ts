@@ -194,7 +194,7 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
     let state: RunState = 'completed';
     if (usesTeacherStore(p.cfg, p.plan) && !writer.status?.teacherStore) state = await provisionTeacherSide(ctx, (only) => runStages(ctx, only), p.store);
     if (state === 'completed') state = await runStages(ctx);
-    const final = writer.updateStatus({ state, endedAt: new Date().toISOString(), etaSeconds: undefined });
+    const final = writer.updateStatus({ state, endedAt: new Date().toISOString(), etaSeconds: undefined, etaRough: undefined });
     out.log(`run ${runId} ${state}; tensors alive: ${tf.memory().numTensors}`);
     out.emit({ event: 'finished', state, runDir: dir, accuracy: final.accuracy });
     out.close();

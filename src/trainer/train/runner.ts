@@ -29,6 +29,7 @@ import { probeVision } from './visionProbe';
 import { DivergenceMonitor } from './divergence';
 import { pooledStep, StepPool } from './stepPool';
 import { resolveWorkers, stageStepGflop } from './stepCost';
+import { RunEta, type RemainingStage } from './runEta';
 import type { VisionObjective } from './visionObjective';
 
 export interface RunContext {
@@ -89,11 +90,13 @@ function buildModel(ctx: RunContext, which: 'teacher' | 'student', init: string 
 export async function runStages(ctx: RunContext, only?: (s: StagePlan) => boolean): Promise<RunState> {
   const totalAll = totalSteps(ctx.cfg, ctx.stages);
   let globalBase = totalSteps(ctx.cfg, ctx.stages.filter((s) => ctx.completed.includes(s.id)));
+  const eta = new RunEta();
   for (const stage of ctx.stages) {
     if (ctx.completed.includes(stage.id)) continue;
     if (only && !only(stage)) continue;
     const resume = ctx.resume && ctx.resume.meta.stage === stage.id ? ctx.resume : undefined;
-    const state = await runStage(ctx, stage, globalBase, totalAll, resume);
+    const later = ctx.stages.slice(ctx.stages.indexOf(stage) + 1).filter((s) => !ctx.completed.includes(s.id)).map((s) => stepClass(ctx, s));
+    const state = await runStage(ctx, stage, globalBase, totalAll, eta, later, resume);
     if (state === 'stopped') return 'stopped';
     ctx.completed.push(stage.id);
     globalBase += stageConfig(ctx.cfg, stage).steps;
@@ -102,7 +105,18 @@ export async function runStages(ctx: RunContext, only?: (s: StagePlan) => boolea
   return 'completed';
 }
 
-async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, globalTotal: number, resume?: LoadedCheckpoint): Promise<RunState> {
+/**
+ * A stage's kind of step for the ETA: the model trained, the stage kind, whether the teacher runs
+ * online (no output cache), with the step's estimated GFLOP (vision pre-training: the student's
+ * figure, a stand-in until its own step is timed) and the stage's step count.
+ */
+function stepClass(ctx: RunContext, s: StagePlan): RemainingStage {
+  const online = !!s.teacher && ctx.cfg.distill.teacherCache === 'off';
+  const sc = stageConfig(ctx.cfg, s);
+  return { key: `${s.model ?? 'vision'}:${s.kind}${online ? '+teacher' : ''}`, gflop: stageStepGflop(ctx.cfg, s, ctx.data.tokenizer.vocabSize, online) * sc.gradAccum, steps: sc.steps };
+}
+
+async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, globalTotal: number, eta: RunEta, later: RemainingStage[], resume?: LoadedCheckpoint): Promise<RunState> {
   const { cfg, data, writer } = ctx;
   const sc = stageConfig(cfg, stage);
   const seed = stageSeed(cfg, stage);
@@ -166,6 +180,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   const valSet = cfg.eval.valQuestions > 0 ? data.val.slice(0, cfg.eval.valQuestions) : data.val;
   const sampleSet = data.val.slice(0, cfg.eval.samples);
   let teacherAnswers: string[] | undefined;
+  let evalSeconds = 0;
   const runEval = (step: number) => {
     if (!student || !evalsQa) return;
     const t0 = Date.now();
@@ -181,6 +196,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
       writer.appendSample(s);
       ctx.emit({ event: 'sample', ...s });
     }
+    evalSeconds = (Date.now() - t0) / 1000;
     ctx.log(`eval ${stage.id} step ${step}: val accuracy ${(r.accuracy * 100).toFixed(1)}% (${r.n} questions, ${Date.now() - t0} ms)`);
   };
 
@@ -265,7 +281,11 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
       }
       if (logged) {
         const avg = times.reduce((a, b) => a + b, 0) / times.length;
-        const remainingThisStage = (total - step) * avg;
+        const mine = stepClass(ctx, stage);
+        eta.observe(mine, avg);
+        // Evaluations still due here: at the multiples of evalEvery after this step and before the end, and the final one.
+        const evalsLeft = evalsQa ? Math.max(0, Math.floor((total - 1) / sc.evalEvery) - Math.floor(step / sc.evalEvery)) + 1 : 0;
+        const left = eta.estimate(mine, total - step, evalsLeft * evalSeconds, later);
         const loss = { total: sums.total! } as MetricsLine['loss'];
         const weighted: MetricsLine['weighted'] = {};
         for (const k of Object.keys(activeWeights) as LossTerm[]) {
@@ -276,9 +296,9 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
         const line: MetricsLine = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, lr, loss, weighted, weights: activeWeights, gradNorm, weightNorm, samplesPerSec: perStep / avg, numTensors: tf.memory().numTensors - cachedTensorCount(), ...(pendingWarnings.length ? { warnings: pendingWarnings } : {}) };
         pendingWarnings = [];
         writer.appendMetrics(line);
-        const etaSeconds = Math.round(remainingThisStage + (globalTotal - globalBase - total) * avg);
-        writer.updateStatus({ step, globalStep: globalBase + step, etaSeconds, cpuCores: { ...writer.status?.cpuCores, [stage.id]: cpu() } });
-        ctx.emit({ event: 'step', ...line, totalSteps: total, etaSeconds });
+        const etaSeconds = left.seconds;
+        writer.updateStatus({ step, globalStep: globalBase + step, etaSeconds, etaRough: left.rough, cpuCores: { ...writer.status?.cpuCores, [stage.id]: cpu() } });
+        ctx.emit({ event: 'step', ...line, totalSteps: total, etaSeconds, etaRough: left.rough });
       }
       if (evalsQa && step % sc.evalEvery === 0 && step < total) runEval(step);
       if (step % sc.checkpointEvery === 0 && step < total) saveResume(step);
