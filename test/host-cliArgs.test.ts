@@ -37,4 +37,9 @@ test('actionTitle names the stage sets', () => {
   assert.equal(actionTitle({ kind: 'run', experimentFile: 'x', stages: STAGE_SETS.dft }), 'Distilled fine-tuning (kd/dft)');
   assert.equal(actionTitle({ kind: 'run', experimentFile: 'x' }), 'Full pipeline');
   assert.equal(actionTitle({ kind: 'run', experimentFile: 'x', stages: ['kd/sft', 'kd/dft'] }), 'Stages kd/sft,kd/dft');
+  // A resumed run is titled after what it trains (#9: a full pipeline's last toast said "Resume (...) finished").
+  const plan = ['vision/vision', 'teacher/pt', 'teacher/sft', 'kd/dpt', 'kd/sft', 'kd/dft'];
+  assert.equal(actionTitle({ kind: 'resume', runDir: 'r', stages: plan, plan }), 'Full pipeline, resumed');
+  assert.equal(actionTitle({ kind: 'resume', runDir: 'r', stages: ['kd/dft'], plan }), 'Distilled fine-tuning (kd/dft), resumed');
+  assert.equal(actionTitle({ kind: 'resume', runDir: 'r' }), 'Resume');
 });

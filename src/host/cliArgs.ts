@@ -32,7 +32,8 @@ export const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'tens
 
 export type TrainerAction =
   | { kind: 'run'; experimentFile: string; stages?: readonly string[]; from?: string; backend?: BackendName }
-  | { kind: 'resume'; runDir: string }
+  /** `stages`/`plan`: the run's stages (status.json) and its experiment's plan, for the title. */
+  | { kind: 'resume'; runDir: string; stages?: readonly string[]; plan?: readonly string[] }
   | { kind: 'init'; dir: string; preset?: string; name?: string }
   | { kind: 'validate'; experimentFile: string };
 
@@ -88,8 +89,11 @@ export function actionTitle(a: TrainerAction): string {
       if (s === STAGE_SETS.teacher.join(',')) return 'Teacher training';
       return `Stages ${s}`;
     }
-    case 'resume':
-      return 'Resume';
+    case 'resume': {
+      if (!a.stages?.length) return 'Resume';
+      const full = !!a.plan && a.plan.length === a.stages.length && a.plan.every((s, i) => s === a.stages![i]);
+      return `${full ? 'Full pipeline' : actionTitle({ kind: 'run', experimentFile: '', stages: a.stages })}, resumed`;
+    }
     case 'init':
       return 'New experiment';
     case 'validate':

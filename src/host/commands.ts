@@ -267,7 +267,9 @@ export class Commands {
     }
     if (!dir) return;
     const exp = this.d.store.experimentOfRun(dir);
-    await this.d.trainer.start({ kind: 'resume', runDir: dir }, exp.dir, exp.name);
+    // Titled after what the run trains ("Full pipeline, resumed"), not "Resume".
+    const stages = this.d.store.findRun(dir)?.run.status?.stages;
+    await this.d.trainer.start({ kind: 'resume', runDir: dir, stages, plan: this.planOf(exp) }, exp.dir, exp.name);
     this.d.store.scheduleRefresh(500);
   }
 

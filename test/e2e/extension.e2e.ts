@@ -536,7 +536,8 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     }, 'the resumed run to train on from its checkpoint', RUN_TIMEOUT_MS);
     assert.equal(running.stage, 'vision/vision');
     process.kill(running.pid, 'SIGKILL');
-    await notification(page, `Resume (${id}) failed (killed by SIGKILL)`, 30_000);
+    // Titled after what the run trains, resumed (not "Resume (...)").
+    await notification(page, `, resumed (${id}) failed (killed by SIGKILL)`, 30_000);
     const failedRow = await waitTreeItem(page, `${id}, failed at vision/vision`, { timeout: 30_000 });
     await failedRow.hover();
     await waitVisible(page, failedRow.locator('.action-label[aria-label^="Resume Run"]'), 'the inline "Resume Run" action of the failed run');
@@ -638,7 +639,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await closeQuickInput(page);
     // Error notifications are echoed to the console: the SIGKILL failure of 8a is expected.
     const unexpected = (await extensionErrors(s, LLAVA_KD))
-      .filter((e) => !/^console: LLaVA-KD: Resume \(.*\) failed \(killed by SIGKILL\)$/.test(e))
+      .filter((e) => !/^console: LLaVA-KD: .*, resumed \(.*\) failed \(killed by SIGKILL\)$/.test(e))
       // The image 8c deleted fails to load in the samples webview.
       .filter((e) => !e.includes(path.basename(deletedImage)));
     assert.deepEqual(unexpected, [], 'no errors from the extension (console, its log, the extension host log)');
