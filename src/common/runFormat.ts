@@ -178,7 +178,8 @@ export type TrainerEvent =
   | ({ event: 'eval' } & EvalLine)
   | ({ event: 'sample' } & SampleLine)
   | { event: 'checkpoint'; stage: StageId; step: number; path: string }
-  | { event: 'stage-start'; stage: StageId; totalSteps: number }
+  /** `step`: where the stage starts (its resume step; 0 when it starts afresh). */
+  | { event: 'stage-start'; stage: StageId; totalSteps: number; step?: number }
   | { event: 'stage-done'; stage: StageId; step: number; checkpoint: string }
   | { event: 'finished'; state: RunState; runDir: string; accuracy?: Record<string, number> }
   | { event: 'log'; level: 'info' | 'warn'; message: string }

@@ -140,7 +140,7 @@ export class TrainerManager implements vscode.Disposable {
         break;
       case 'stage-start':
         t.stage = e.stage;
-        t.step = 0;
+        t.step = e.step ?? 0;
         t.totalSteps = e.totalSteps;
         this.readGlobal(t, true);
         this.deps.onRunsChanged();

@@ -122,7 +122,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
   const seed = stageSeed(cfg, stage);
   const total = sc.steps;
   const perStep = sc.batchSize * sc.gradAccum;
-  ctx.emit({ event: 'stage-start', stage: stage.id, totalSteps: total });
+  ctx.emit({ event: 'stage-start', stage: stage.id, totalSteps: total, step: resume?.meta.step ?? 0 });
   ctx.log(`stage ${stage.id}: ${total} steps, batch ${sc.batchSize}x${sc.gradAccum}, lr ${sc.optimizer.lr}${resume ? `, resuming at step ${resume.meta.step}` : ''}`);
   writer.updateStatus({ stage: stage.id, step: resume?.meta.step ?? 0, totalSteps: total, globalStep: globalBase + (resume?.meta.step ?? 0), globalTotalSteps: globalTotal });
 
@@ -232,7 +232,12 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     writer.updateStatus({ threads: { ...writer.status?.threads, [stage.id]: (pool?.size ?? 0) + 1 } });
     const cpu = cpuMeter();
     while (step < total) {
-      if (ctx.stop.requested) { saveResume(step); return 'stopped'; }
+      if (ctx.stop.requested) {
+        saveResume(step);
+        // The step it stopped at (and resumes from), not the last logged one.
+        writer.updateStatus({ step, globalStep: globalBase + step });
+        return 'stopped';
+      }
       const t0 = performance.now();
       const lr = cosineLr(step, total, sc.optimizer.lr, sc.warmupRatio, sc.minLrRatio);
       const sums: Partial<Record<LossTerm | 'total', number>> = {};
