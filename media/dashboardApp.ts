@@ -15,7 +15,7 @@ import type { Chart } from 'chart.js';
 import type { EvalLine, LossTerm, StageKind } from '../src/common/runFormat';
 import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type HyperValues, type MetricsColumns, type RunInfo } from '../src/common/messages';
 import { appendColumns } from '../src/host/metricsColumns';
-import { formatDuration, percent, formatAccuracyRecord } from '../src/host/format';
+import { formatEta, percent, formatAccuracyRecord } from '../src/host/format';
 import { makeLineChart, pointCounts, restyleChart, setStageLines, setXTitle, formatNum, type LineDataset, type Pt } from './lib/charts';
 import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { smoothEmaByStage } from './lib/ema';
@@ -112,7 +112,10 @@ function buildLossDatasets(): LineDataset[] {
     const keep = stageFilter(r);
     for (const t of LOSS_TERMS) {
       const pts = ensureSorted(toPoints(xs(r), src[t], keep));
-      if (pts.length) addSeries(out, seriesName(LOSS_SERIES_NAMES[t], r), pts, theme.series[TERM_COLOR[t]], DASHES[ri % DASHES.length], true, stageXs(r));
+      if (!pts.length) continue;
+      const n = out.length;
+      addSeries(out, seriesName(LOSS_SERIES_NAMES[t], r), pts, theme.series[TERM_COLOR[t]], DASHES[ri % DASHES.length], true, stageXs(r));
+      for (const d of out.slice(n)) termOfSeries.set(d, t);
     }
   });
   return out;
@@ -128,6 +131,10 @@ function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: str
 }
 
 const MODEL_COLOR: Record<string, number> = { kd: 0, baseline: 3, teacher: 2 };
+/** The distillation terms drawn again each on its own scale, under the breakdown. */
+const TERM_CHARTS: readonly LossTerm[] = ['ce', 'res', 'vis', 'rel'];
+/** The loss term of each dataset buildLossDatasets made (smoothed and raw copies alike). */
+const termOfSeries = new WeakMap<LineDataset, LossTerm>();
 
 /** The run's evals in the chosen stage (all of them with all stages). */
 const evalsShown = (r: RunData): EvalLine[] => (ui.stage === 'all' ? r.evals : r.evals.filter((e) => e.stage === ui.stage));
@@ -268,7 +275,7 @@ function renderRuns(): void {
       h('vscode-badge', { variant: 'counter' }, i.state),
       ` ${i.stage ?? 'not started'}${i.stage ? ` ${i.step}/${i.totalSteps}` : ''} · overall ${i.globalStep}/${i.globalTotalSteps} (${percent(i.globalStep, i.globalTotalSteps)}%)`,
     ];
-    if (i.state === 'running' && i.etaSeconds !== undefined) parts.push(` · ETA ${formatDuration(i.etaSeconds)}`);
+    if (i.state === 'running' && i.etaSeconds !== undefined) parts.push(` · ${formatEta(i.etaSeconds, i.etaRough)}`);
     parts.push(' · backend: ', h('span', { class: 'mono backend', 'data-backend': i.backend }, i.backend));
     const acc = formatAccuracyRecord(i.accuracy);
     if (acc) parts.push(` · accuracy: ${acc}`);
@@ -412,6 +419,8 @@ function buildLayout(): void {
     h('section', { id: 'controls', class: 'controls', 'aria-label': 'Chart controls' }),
     h('div', { class: 'grid' },
       chartCard('loss', 'Loss breakdown', h('span', { id: 'loss-mode', class: 'muted' }), true),
+      h('div', { class: 'term-grid', id: 'term-grid', 'aria-label': 'Each loss term on its own scale' },
+        ...TERM_CHARTS.map((t) => chartCard(`term-${t}`, `${LOSS_SERIES_NAMES[t]} (own scale)`))),
       chartCard('total', 'Total loss'),
       chartCard('lr', 'Learning rate'),
       chartCard('sps', 'Samples/s'),
@@ -433,6 +442,7 @@ function rebuildCharts(): void {
     if (canvas) charts[id] = makeLineChart(canvas, theme, { yTitle, ...extra });
   };
   mk('loss', 'loss', { logY: ui.logScale });
+  for (const t of TERM_CHARTS) mk(`term-${t}`, LOSS_SERIES_NAMES[t], { logY: ui.logScale });
   mk('total', 'loss', { logY: ui.logScale });
   mk('lr', 'learning rate');
   mk('sps', 'samples / s');
@@ -467,7 +477,14 @@ function render(): void {
   };
   const noMetrics = runs.every((r) => r.cols.globalStep.length === 0);
   const waiting = runs.some((r) => r.info.state === 'running') ? 'Waiting for the first logged step…' : 'No metrics logged.';
-  set('loss', buildLossDatasets(), noMetrics ? waiting : 'No loss terms in this stage.');
+  const loss = buildLossDatasets();
+  set('loss', loss, noMetrics ? waiting : 'No loss terms in this stage.');
+  // Small multiples: each term on its own y scale (RDist's ~0.005 is flat on the shared axis).
+  for (const t of TERM_CHARTS) {
+    const mine = loss.filter((d) => d.label !== undefined && termOfSeries.get(d) === t);
+    set(`term-${t}`, mine, noMetrics ? waiting : `No ${LOSS_SERIES_NAMES[t]} in this stage.`);
+    document.getElementById(`card-term-${t}`)?.classList.toggle('empty', !mine.length);
+  }
   set('total', buildSimple((r) => r.cols.total, LOSS_SERIES_NAMES.total, 1, true), waiting);
   set('lr', buildSimple((r) => r.cols.lr, 'LR', 0, false), waiting);
   set('sps', buildSimple((r) => r.cols.samplesPerSec, 'Samples/s', 2, true), waiting);
@@ -513,6 +530,8 @@ function writeDebug(): void {
       return x.length ? { min: Math.min(...x), max: Math.max(...x) } : null;
     })(),
     typeSeries: ui.typeSeries,
+    /** Top of the y axis of the breakdown and of each per-term chart (what scale a term is read at). */
+    yMax: Object.fromEntries(['loss', ...TERM_CHARTS.map((t) => `term-${t}`)].map((id) => [id, charts[id]?.scales.y?.max ?? null])),
   });
 }
 

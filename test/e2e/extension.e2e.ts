@@ -185,6 +185,7 @@ interface DashDebug extends Record<string, unknown> {
   xAxis: string;
   xTitle: string;
   lossX: { min: number; max: number } | null;
+  yMax: Record<string, number | null>;
   typeSeries: string;
 }
 
@@ -318,6 +319,12 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     assert.equal(d.weighted, false);
     assert.ok(await colouredPixels(dash, '#chart-loss') > 300, 'the loss chart draws coloured lines');
     assert.ok(await colouredPixels(dash, '#chart-total') > 100, 'the total-loss chart draws a line');
+    // Each distillation term again on its own scale (#9: RDist ~0.005 was flat on the 0-6 axis).
+    for (const [t, name] of [['ce', 'CE'], ['res', 'MDist-response'], ['vis', 'MDist-visual'], ['rel', 'RDist']]) {
+      assert.equal(d.series[`term-${t}:${name}`], d.series[`loss:${name}`], `the ${name} chart has the breakdown's points`);
+    }
+    assert.ok(d.yMax['term-rel']! < 0.1 * d.yMax.loss!, `RDist read on its own scale (top ${d.yMax['term-rel']} vs the breakdown's ${d.yMax.loss})`);
+    assert.ok(await colouredPixels(dash, '#chart-term-rel') > 50, 'the RDist chart draws a line');
     // The per-type chart plots kd by default, and its Model select says so.
     assert.match(String(d.typeSeries), /\|kd$/, 'per-type accuracy shows kd by default');
     assert.equal(await dash.locator('#type-series').evaluate((el) => (el as HTMLElement & { value: string }).value), d.typeSeries,
