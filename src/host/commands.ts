@@ -17,7 +17,7 @@ import { manageTeachers } from './teacherStoreCommand';
 import { pickConfigSources, pickExperiment, pickRun, pickRuns } from './pickers';
 import { FROM_REQUIREMENTS, lastRun, resumableRuns, runsWithCheckpoints, stagesFrom, type ExperimentSummary, type RunSummary } from './runModel';
 import type { RunStore } from './runStore';
-import { configuredBackend, requireTrust, type TrainerManager } from './trainerManager';
+import { configuredBackend, requireTrust, type ActiveTraining, type TrainerManager } from './trainerManager';
 import type { TreeNodeModel } from './treeModel';
 import type { Panels } from '../views/panels';
 import { isProcessAlive } from '../common/runReader';
@@ -210,13 +210,13 @@ export class Commands {
     if (dirs.length) {
       for (const dir of dirs) {
         const t = this.d.trainer.byRunDir(dir);
-        if (t) this.d.trainer.stop(t);
+        if (t) await this.confirmStop(t);
         else await this.stopExternal(dir);
       }
       return;
     }
     const items = [
-      ...ours.map((t) => ({ label: `$(sync~spin) ${t.runId ?? t.title}`, description: `${t.experimentName} · ${t.stage ?? 'starting'} ${t.step}/${t.totalSteps}`, stop: () => this.d.trainer.stop(t) })),
+      ...ours.map((t) => ({ label: `$(sync~spin) ${t.runId ?? t.title}`, description: `${t.experimentName} · ${t.stage ?? 'starting'} ${t.step}/${t.totalSteps}`, stop: () => this.confirmStop(t) })),
       ...external.map(({ exp, run }) => ({ label: `$(terminal) ${run.runId}`, description: `${exp.name} · started outside VS Code (pid ${run.status!.pid})`, stop: () => this.stopExternal(run.dir) })),
     ];
     if (!items.length) {
@@ -225,6 +225,14 @@ export class Commands {
     }
     const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: 'LLaVA-KD: Stop Training', placeHolder: 'Run to stop' });
     if (pick) await pick.stop();
+  }
+
+  /** Stops one of our trainings after a modal confirmation naming where it is (#9: Stop of a long run went unconfirmed). */
+  private async confirmStop(t: ActiveTraining): Promise<void> {
+    const where = t.stage ? ` at ${t.stage} ${t.step}/${t.totalSteps}` : '';
+    const ok = await vscode.window.showWarningMessage(`Stop ${t.title}${t.runId ? ` (${t.runId})` : ''}${where}?`,
+      { modal: true, detail: 'It saves a resume checkpoint at the current step; Resume Run continues from there.' }, 'Stop');
+    if (ok === 'Stop') this.d.trainer.stop(t);
   }
 
   /** Stops a run started from a terminal: SIGTERM to the pid in its status (the trainer checkpoints). */

@@ -515,6 +515,11 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     }, 'the long run to train a few steps', RUN_TIMEOUT_MS);
     await waitVisible(page, trainingStatusItem(page), 'the training status-bar item');
     await runCommand(page, 'LLaVA-KD: Stop Training');
+    // Stop asks first, naming where the run is (#9: a long run stopped without confirmation).
+    const dialog = await waitVisible(page, page.locator('.monaco-dialog-box'), 'the Stop confirmation dialog');
+    assert.match(await dialog.innerText(), new RegExp(`Stop Full pipeline \\(${id}\\) at vision\\/vision \\d+\\/5000\\?`));
+    await screenshot(page, 'stop-confirmation');
+    await dialog.locator('.monaco-button', { hasText: 'Stop' }).first().click();
     await notification(page, `(${id}) stopped at vision/vision`, 60_000);
     const st = readStatus(runs.long);
     assert.equal(st.state, 'stopped');
