@@ -31,7 +31,9 @@ test('statusBarText matches the spec example', () => {
   assert.equal(statusBarText({ stage: 'kd/dft', step: 120, totalSteps: 400, etaSeconds: 80 }), '$(sync~spin) kd/dft 120/400 · ETA 1m 20s');
   assert.equal(statusBarText({ stage: 'teacher/sft', step: 10, totalSteps: 400, etaSeconds: 80, etaRough: true }), '$(sync~spin) teacher/sft 10/400 · ETA ~1m 20s (rough)');
   assert.equal(statusBarText({ stage: null, step: 0, totalSteps: 0 }), '$(sync~spin) starting');
-  assert.equal(statusBarText({ stage: 'kd/dpt', step: 3, totalSteps: 10 }, 2), '$(sync~spin) kd/dpt 3/10 (+2)');
+  assert.equal(statusBarText({ stage: 'kd/dpt', step: 3, totalSteps: 10 }, 2), '$(sync~spin) kd/dpt 3/10 (+2 running)');
+  assert.equal(statusBarText({ stage: 'kd/dpt', step: 3, totalSteps: 10 }, 0, 1), '$(sync~spin) kd/dpt 3/10 (1 queued)');
+  assert.equal(statusBarText({ stage: 'kd/dpt', step: 3, totalSteps: 10 }, 1, 2), '$(sync~spin) kd/dpt 3/10 (+1 running, 2 queued)');
 });
 
 test('formatAccuracyRecord puts kd first', () => {

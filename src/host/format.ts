@@ -54,12 +54,13 @@ export interface TrainingProgress {
   etaRough?: boolean;
 }
 
-/** Status-bar text of one training run: `$(sync~spin) kd/dft 120/400 · ETA 1m 20s`. */
-export function statusBarText(p: TrainingProgress, others = 0): string {
+/** Status-bar text of one training run: `$(sync~spin) kd/dft 120/400 · ETA 1m 20s (+1 running, 2 queued)`. */
+export function statusBarText(p: TrainingProgress, others = 0, queued = 0): string {
   let t = `$(sync~spin) ${p.stage ?? 'starting'}`;
   if (p.stage && p.totalSteps > 0) t += ` ${p.step}/${p.totalSteps}`;
   if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) t += ` · ${formatEta(p.etaSeconds, p.etaRough)}`;
-  if (others > 0) t += ` (+${others})`;
+  const more = [others > 0 ? `+${others} running` : '', queued > 0 ? `${queued} queued` : ''].filter(Boolean);
+  if (more.length) t += ` (${more.join(', ')})`;
   return t;
 }
 

@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TrainerEvent } from '../common/runFormat';
 import { readStatus } from '../common/runReader';
@@ -88,9 +89,41 @@ export class TrainerManager implements vscode.Disposable {
     return this.trainings.find((t) => t.runDir && path.resolve(t.runDir) === norm);
   }
 
-  /** Starts the CLI for `action` in `cwd`. Returns undefined when refused (trust, missing bundle). */
+  /** Trainings asked for while others ran and queued by the user: each starts when no training runs. */
+  private readonly queue: { action: TrainerAction; cwd: string; experimentName: string }[] = [];
+
+  /** Trainings waiting in the queue. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Starts the CLI for `action` in `cwd`. While another training runs, asks first: start it
+   * beside the others (they share the cores) or queue it. Returns undefined when refused (trust,
+   * missing bundle), cancelled or queued.
+   */
   async start(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
     if (!(await requireTrust('Training'))) return undefined;
+    const running = this.trainings;
+    if (running.length && (action.kind === 'run' || action.kind === 'resume')) {
+      const names = running.map((r) => r.runId ?? r.title).join(', ');
+      const cores = os.availableParallelism();
+      const pick = await vscode.window.showWarningMessage(`${names} ${running.length > 1 ? 'are' : 'is'} training. Start ${actionTitle(action)} now beside it, or queue it?`,
+        { modal: true, detail: `This machine has ${cores} core${cores > 1 ? 's' : ''}: runs at the same time share ${cores > 1 ? 'them' : 'it'}, each slower. A queued run starts when the trainings running now have ended.` }, 'Queue', 'Start Now');
+      if (pick === undefined) return undefined;
+      if (pick === 'Queue') {
+        this.queue.push({ action, cwd, experimentName });
+        this.deps.log.info(`Queued: ${actionTitle(action)} (${experimentName}), ${this.queue.length} waiting`);
+        this.updateStatusBar();
+        void vscode.window.showInformationMessage(`LLaVA-KD: ${actionTitle(action)} (${experimentName}) queued: it starts when ${names} ${running.length > 1 ? 'have' : 'has'} ended.`);
+        return undefined;
+      }
+    }
+    return this.launch(action, cwd, experimentName);
+  }
+
+  /** Spawns the trainer for `action` (no questions asked). */
+  private async launch(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
     const cliPath = path.join(this.deps.extensionPath, 'dist', 'cli.js');
     if (!fs.existsSync(cliPath)) {
       void vscode.window.showErrorMessage(`LLaVA-KD: the trainer bundle ${cliPath} is missing. Rebuild the extension (npm run build).`);
@@ -229,6 +262,11 @@ export class TrainerManager implements vscode.Disposable {
   private async onExit(t: ActiveTraining, exit: TrainerExit): Promise<void> {
     this.active.delete(t.id);
     this.statusReadAt.delete(t.id);
+    if (!this.trainings.length && this.queue.length) {
+      const next = this.queue.shift()!;
+      this.deps.log.info(`Starting the next queued training: ${actionTitle(next.action)} (${next.experimentName})`);
+      void this.launch(next.action, next.cwd, next.experimentName);
+    }
     this.updateStatusBar();
     this.changed.fire();
     this.deps.onRunsChanged();
@@ -275,7 +313,7 @@ export class TrainerManager implements vscode.Disposable {
       return;
     }
     const first = list[0];
-    this.statusBar.text = statusBarText(first, list.length - 1);
+    this.statusBar.text = statusBarText(first, list.length - 1, this.queue.length);
     const md = new vscode.MarkdownString(list.map((t) => `**${t.runId ?? t.title}** (${t.experimentName}): ${t.stage ?? 'starting'} ${t.step}/${t.totalSteps}` +
       `${t.globalTotalSteps ? ` · overall ${percent(t.globalStep, t.globalTotalSteps)}%` : ''}${t.etaSeconds !== undefined ? ` · ${formatEta(t.etaSeconds, t.etaRough)}` : ''}${t.backend ? ` · ${t.backend}` : ''}`).join('\n\n') + '\n\nClick to open the dashboard.');
     this.statusBar.tooltip = md;

@@ -499,7 +499,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     assert.deepEqual(stageRows.filter((l) => !l.includes('.safetensors')), ['kd/dft, done']);
   });
 
-  it('6. Stop a long run: tree shows it stopped, Resume offered', { timeout: 120_000 }, async () => {
+  it('6. Stop a long run (asked first; a second pipeline meanwhile is queued): tree shows it stopped, Resume offered', { timeout: 200_000 }, async () => {
     writeLongExperiment(ws, 'long', 5000);
     const longDir = path.join(ws, 'long');
     await collapseTree(page);
@@ -514,6 +514,16 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
       return st.state === 'running' && st.step >= 3 ? true : undefined;
     }, 'the long run to train a few steps', RUN_TIMEOUT_MS);
     await waitVisible(page, trainingStatusItem(page), 'the training status-bar item');
+    // A second pipeline while one trains: asked, and queued (#9: it started beside it, with a "(+1)").
+    const before = runDirs(expDir());
+    await runCommand(page, 'LLaVA-KD: Run Full Pipeline');
+    await pickQuickItem(page, 'exp-a', { exact: false });
+    const ask = await waitVisible(page, page.locator('.monaco-dialog-box'), 'the start-or-queue dialog');
+    assert.match(await ask.innerText(), new RegExp(`${id} is training\\. Start Full pipeline now beside it, or queue it\\?`));
+    await screenshot(page, 'queue-dialog');
+    await ask.locator('.monaco-button', { hasText: 'Queue' }).first().click();
+    await notification(page, `Full pipeline (exp-a) queued: it starts when ${id} has ended`);
+    assert.deepEqual(runDirs(expDir()), before, 'the queued run has not started');
     await runCommand(page, 'LLaVA-KD: Stop Training');
     // Stop asks first, naming where the run is (#9: a long run stopped without confirmation).
     const dialog = await waitVisible(page, page.locator('.monaco-dialog-box'), 'the Stop confirmation dialog');
@@ -529,6 +539,9 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await row.hover();
     await waitVisible(page, row.locator('.action-label[aria-label^="Resume Run"]'), 'the inline "Resume Run" action of the stopped run');
     await screenshot(page, 'tree-stopped');
+    // The queued pipeline starts once the long run has ended; let it finish before the next scenario.
+    const queuedRun = await waitNewRun(page, expDir(), before);
+    await notification(page, `Full pipeline (${path.basename(queuedRun)}) finished`, RUN_TIMEOUT_MS);
   });
 
   it('8a. Failure: a trainer killed with SIGKILL mid-stage shows as failed, Resume offered', { timeout: 120_000 }, async () => {
