@@ -378,22 +378,6 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await chooseOption(dash, 'stage-filter', 'All stages');
     const back = await waitDebug<DashDebug>(page, dash, (x) => x.stage === 'all' && x.xAxis === 'global', 'the dashboard back on all stages');
     assert.equal(back.xTitle, 'global step');
-
-    // The same dashboard with a dark workbench (the user's setting, as VS Code applies it live).
-    const settingsFile = path.join(s.server.userDataDir, 'User', 'settings.json');
-    const settings = fs.readFileSync(settingsFile, 'utf8');
-    const bodyClass = async () => (await dash.locator('body').getAttribute('class')) ?? '';
-    fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'workbench.colorTheme': 'Default Dark Modern' }, null, 2));
-    try {
-      await waitUntil(page, async () => ((await bodyClass()).includes('vscode-dark') ? true : undefined), 'the dashboard in the dark theme');
-      await waitUntil(page, async () => (await colouredPixels(dash, '#chart-term-rel') > 50 ? true : undefined), 'the RDist chart redrawn in the dark theme');
-      await screenshot(page, 'dashboard-dark');
-      await dash.locator('#card-term-rel').scrollIntoViewIfNeeded();
-      await screenshot(page, 'dashboard-dark-terms');
-    } finally {
-      fs.writeFileSync(settingsFile, settings);
-    }
-    await waitUntil(page, async () => ((await bodyClass()).includes('vscode-light') ? true : undefined), 'the dashboard back in the light theme');
   });
 
   it('3. Samples: images load; the step scrubber moves the cards', { timeout: 60_000 }, async () => {
