@@ -92,11 +92,6 @@ export class TrainerManager implements vscode.Disposable {
   /** Trainings asked for while others ran and queued by the user: each starts when no training runs. */
   private readonly queue: { action: TrainerAction; cwd: string; experimentName: string }[] = [];
 
-  /** Trainings waiting in the queue. */
-  get queued(): number {
-    return this.queue.length;
-  }
-
   /**
    * Starts the CLI for `action` in `cwd`. While another training runs, asks first: start it
    * beside the others (they share the cores) or queue it. Returns undefined when refused (trust,

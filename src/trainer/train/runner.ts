@@ -231,6 +231,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
     pool = stage.kind === 'vision' ? null : await startPool(ctx, stage, vision, student!, teacher, teacherSource, names, weights);
     writer.updateStatus({ threads: { ...writer.status?.threads, [stage.id]: (pool?.size ?? 0) + 1 } });
     const cpu = cpuMeter();
+    const mine = stepClass(ctx, stage);
     while (step < total) {
       if (ctx.stop.requested) {
         saveResume(step);
@@ -286,7 +287,6 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
       }
       if (logged) {
         const avg = times.reduce((a, b) => a + b, 0) / times.length;
-        const mine = stepClass(ctx, stage);
         eta.observe(mine, avg);
         // Evaluations still due here: at the multiples of evalEvery after this step and before the end, and the final one.
         const evalsLeft = evalsQa ? Math.max(0, Math.floor((total - 1) / sc.evalEvery) - Math.floor(step / sc.evalEvery)) + 1 : 0;
