@@ -20,9 +20,11 @@ import { makeLineChart, pointCounts, restyleChart, setStageLines, setXTitle, for
 import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { smoothEmaByStage } from './lib/ema';
 import { termFormula, termLabel } from './lib/lossLabels';
-import { ensureSorted, stageStarts, toPoints } from './lib/stages';
+import { ensureSorted, stageStarts } from './lib/stages';
+import { defaultFilter, filterOptions, isSingleStage, stageShown, trackOf } from './lib/stageFilter';
+import { runColorIndex, seriesLabel, splitByTrack, trackColor, trackDash } from './lib/series';
 import { termTable } from './lib/termTable';
-import { effectiveAxis, evalX, xColumn, X_AXIS_TITLES, type XAxis } from './lib/xAxis';
+import { effectiveAxis, evalX, trackStarts, xColumn, X_AXIS_TITLES, type XAxis } from './lib/xAxis';
 import { chartTheme, onThemeChange, withAlpha, type ChartTheme } from './lib/theme';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
 
@@ -35,6 +37,7 @@ interface RunData {
 interface Ui {
   smoothing: number;
   weighted: boolean;
+  /** The Stage filter (see lib/stageFilter.ts); '' until the runs' stages are known. */
   stage: string;
   logScale: boolean;
   typeSeries: string;
@@ -46,7 +49,7 @@ interface Ui {
 }
 
 const saved = loadState();
-const ui: Ui = { smoothing: 0.6, weighted: false, stage: 'all', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', ...(saved.ui as Partial<Ui>) };
+const ui: Ui = { smoothing: 0.6, weighted: false, stage: '', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', ...(saved.ui as Partial<Ui>) };
 let runs: RunData[] = [];
 let hyper: HyperTarget[] = [];
 let theme: ChartTheme = chartTheme();
@@ -56,7 +59,6 @@ let lastRender = 0;
 
 const root = document.getElementById('app')!;
 const TERM_COLOR: Record<LossTerm, number> = { ce: 0, res: 2, vis: 4, rel: 5, task: 3 };
-const DASHES: number[][] = [[], [6, 3], [2, 2], [8, 3, 2, 3]];
 
 function persist(): void {
   saveState({ sources: runs.map((r) => r.info.key), ui });
@@ -64,6 +66,10 @@ function persist(): void {
 
 const multi = (): boolean => runs.length > 1;
 const seriesName = (base: string, r: RunData): string => (multi() ? `${base} · ${r.info.runId}` : base);
+/** The stable colour of a run (multi-run charts colour by run). */
+const runColor = (r: RunData): string => theme.series[runColorIndex(runs.map((x) => x.info.key), r.info.key, theme.series.length)];
+/** A track's series colour: the track's own with one run, the run's with several. */
+const trackSeriesColor = (r: RunData, track: string): string => (multi() ? runColor(r) : theme.series[trackColor(track)]);
 
 /** Adds `label` (smoothed when smoothing > 0, the average restarting at each stage start) and its faint raw copy. */
 function addSeries(out: LineDataset[], label: string, pts: Pt[], color: string, dash: number[], smooth = true, stageStartXs: number[] = []): void {
@@ -84,76 +90,108 @@ const axis = (): XAxis => effectiveAxis(ui.xAxis, ui.stage);
 const xs = (r: RunData): number[] => xColumn(r.cols, axis());
 /** Where each stage of a run begins on the current axis (global: after its parent steps; else at its first row). */
 function stageStartsOnAxis(r: RunData): { stage: string; x: number }[] {
-  if (axis() === 'global') return stageStarts(r.cols);
+  const starts = stageStarts(r.cols).filter((s) => stageShown(ui.stage, s.stage));
+  if (axis() === 'global') return starts;
+  if (axis() === 'track') {
+    const t0 = trackStarts(r.cols);
+    return starts.map((s) => ({ stage: s.stage, x: s.x - (t0.get(trackOf(s.stage)) ?? 0) }));
+  }
   const x = xs(r);
   const out: { stage: string; x: number }[] = [];
-  for (let i = 0; i < r.cols.stage.length; i++) if (i === 0 || r.cols.stage[i] !== r.cols.stage[i - 1]) out.push({ stage: r.cols.stages[r.cols.stage[i]], x: x[i] });
+  for (let i = 0; i < r.cols.stage.length; i++) {
+    if (i > 0 && r.cols.stage[i] === r.cols.stage[i - 1]) continue;
+    const stage = r.cols.stages[r.cols.stage[i]];
+    if (stageShown(ui.stage, stage)) out.push({ stage, x: x[i] });
+  }
   return out;
 }
+/** Where the EMA restarts (each stage's start), except on step in stage / in track where x restarts itself. */
 const stageXs = (r: RunData): number[] => (axis() === 'stage' ? [] : stageStartsOnAxis(r).map((s) => s.x));
 
-function stageFilter(r: RunData): ((i: number) => boolean) | undefined {
-  if (ui.stage === 'all') return undefined;
-  const si = r.cols.stages.indexOf(ui.stage);
-  return (i) => r.cols.stage[i] === si;
-}
-
 function stageLinesFor(): { x: number; label: string }[] {
-  if (ui.stage !== 'all') return [];
+  if (isSingleStage(ui.stage)) return [];
   const lines: { x: number; label: string }[] = [];
   for (const r of runs) for (const s of stageStartsOnAxis(r)) lines.push({ x: s.x, label: multi() ? `${s.stage} · ${r.info.runId.slice(-4)}` : s.stage });
   return lines.sort((a, b) => a.x - b.x);
 }
 
+/** What each dataset of the loss charts shows: its term, track and run (smoothed and raw copies alike). */
+interface SeriesMeta {
+  term: LossTerm;
+  track: string;
+  run: RunData;
+  raw: boolean;
+}
+const metaOf = new WeakMap<LineDataset, SeriesMeta>();
+
+/**
+ * The breakdown: per run, per term, per track, one series (colour = term, dash = track). The
+ * per-term charts reuse these with the track's (or, with several runs, the run's) colour.
+ */
 function buildLossDatasets(): LineDataset[] {
   const out: LineDataset[] = [];
-  runs.forEach((r, ri) => {
+  for (const r of runs) {
     const src = ui.weighted ? r.cols.weighted : r.cols.raw;
-    const keep = stageFilter(r);
     for (const t of LOSS_TERMS) {
-      const pts = ensureSorted(toPoints(xs(r), src[t], keep));
-      if (!pts.length) continue;
-      const n = out.length;
-      addSeries(out, seriesName(LOSS_SERIES_NAMES[t], r), pts, theme.series[TERM_COLOR[t]], DASHES[ri % DASHES.length], true, stageXs(r));
-      for (const d of out.slice(n)) termOfSeries.set(d, t);
+      const parts = splitByTrack(r.cols, xs(r), src[t], ui.stage);
+      const tracks = new Set(splitByTrack(r.cols, xs(r), r.cols.total, ui.stage).map((p) => p.track)).size;
+      for (const p of parts) {
+        const n = out.length;
+        addSeries(out, seriesLabel(LOSS_SERIES_NAMES[t], p.track, tracks, multi() ? r.info.runId : null), p.pts, theme.series[TERM_COLOR[t]], trackDash(p.track), true, stageXs(r));
+        for (const d of out.slice(n)) metaOf.set(d, { term: t, track: p.track, run: r, raw: String(d.label).endsWith(' (raw)') });
+      }
     }
-  });
+  }
   return out;
 }
 
-function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: string, colorIdx: number, smooth: boolean): LineDataset[] {
+/** The series of one term on its own chart: the breakdown's, coloured per track (one run) or per run. */
+function termDatasets(loss: LineDataset[], t: LossTerm): LineDataset[] {
+  return loss.filter((d) => metaOf.get(d)?.term === t).map((d) => {
+    const m = metaOf.get(d)!;
+    const c = m.raw ? withAlpha(trackSeriesColor(m.run, m.track), 0.22) : trackSeriesColor(m.run, m.track);
+    return { ...d, borderColor: c, backgroundColor: c };
+  });
+}
+
+/** A metrics column (total loss, lr, samples/s) per run and track: colour per track (one run) or per run, dash per track. */
+function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: string, smooth: boolean): LineDataset[] {
   const out: LineDataset[] = [];
-  runs.forEach((r, ri) => {
-    const pts = ensureSorted(toPoints(xs(r), pick(r), stageFilter(r)));
-    if (pts.length) addSeries(out, seriesName(base, r), pts, theme.series[(colorIdx + (multi() ? ri : 0)) % theme.series.length], DASHES[ri % DASHES.length], smooth, stageXs(r));
-  });
+  for (const r of runs) {
+    const parts = splitByTrack(r.cols, xs(r), pick(r), ui.stage);
+    for (const p of parts) addSeries(out, seriesLabel(base, p.track, parts.length, multi() ? r.info.runId : null), p.pts, trackSeriesColor(r, p.track), trackDash(p.track), smooth, stageXs(r));
+  }
   return out;
 }
 
-const MODEL_COLOR: Record<string, number> = { kd: 0, baseline: 3, teacher: 2 };
 /** The distillation terms drawn again each on its own scale, under the breakdown. */
 const TERM_CHARTS: readonly LossTerm[] = ['ce', 'res', 'vis', 'rel'];
-/** The loss term of each dataset buildLossDatasets made (smoothed and raw copies alike). */
-const termOfSeries = new WeakMap<LineDataset, LossTerm>();
 
-/** The run's evals in the chosen stage (all of them with all stages). */
-const evalsShown = (r: RunData): EvalLine[] => (ui.stage === 'all' ? r.evals : r.evals.filter((e) => e.stage === ui.stage));
+/** The run's evals in the stages the filter shows. */
+const evalsShown = (r: RunData): EvalLine[] => r.evals.filter((e) => stageShown(ui.stage, e.stage));
 /** An eval's x on the current axis. */
-const evalAt = (r: RunData, e: EvalLine): number => evalX(e, axis(), r.cols.time.find((t) => t > 0) ?? 0);
+const evalAt = (r: RunData, e: EvalLine): number => evalX(e, axis(), r.cols.time.find((t) => t > 0) ?? 0, trackStarts(r.cols));
+/** Point style per evaluated model, so that models stay apart where colour means the run. */
+const MODEL_POINT: Record<string, 'circle' | 'triangle' | 'rect'> = { kd: 'circle', baseline: 'rect', teacher: 'triangle' };
 
+/**
+ * Accuracy: validation as a solid line with round points, test as a dashed line with large
+ * diamonds (and "val"/"test" in the label), so the two splits differ in line, marker and name.
+ */
 function buildAccDatasets(): LineDataset[] {
   const out: LineDataset[] = [];
-  runs.forEach((r, ri) => {
+  for (const r of runs) {
     const models = [...new Set(r.evals.map((e) => e.model))];
     for (const m of models) {
-      const color = theme.series[MODEL_COLOR[m] ?? (4 + models.indexOf(m)) % theme.series.length];
+      const color = trackSeriesColor(r, m);
       const mine = evalsShown(r).filter((e) => e.model === m);
       const val = mine.filter((e) => e.split === 'val').map((e) => ({ x: evalAt(r, e), y: e.accuracy }));
       const test = mine.filter((e) => e.split === 'test').map((e) => ({ x: evalAt(r, e), y: e.accuracy }));
-      if (val.length) out.push({ label: seriesName(`${m} val`, r), data: ensureSorted(val), borderColor: color, backgroundColor: color, borderDash: DASHES[ri % DASHES.length], pointRadius: 2 });
-      if (test.length) out.push({ label: seriesName(`${m} test`, r), data: ensureSorted(test), borderColor: color, backgroundColor: color, showLine: false, pointRadius: 5, pointStyle: 'rectRot' });
+      const point = multi() ? MODEL_POINT[m] ?? 'star' : 'circle';
+      if (val.length) out.push({ label: seriesName(`${m} val`, r), data: ensureSorted(val), borderColor: color, backgroundColor: color, borderDash: [], pointRadius: 2.5, pointStyle: point });
+      if (test.length) out.push({ label: seriesName(`${m} test`, r), data: ensureSorted(test), borderColor: color, backgroundColor: withAlpha(color, 0.35), borderDash: [5, 4], borderWidth: 1.5, pointRadius: 6, pointBorderWidth: 2, pointStyle: 'rectRot' });
     }
-  });
+  }
   return out;
 }
 
@@ -205,7 +243,7 @@ function checkbox(id: string, label: string, checked: boolean, onChange: (v: boo
 function stageOptions(): { value: string; label: string }[] {
   const stages: string[] = [];
   for (const r of runs) for (const s of r.cols.stages) if (!stages.includes(s)) stages.push(s);
-  return [{ value: 'all', label: 'All stages' }, ...stages.map((s) => ({ value: s, label: s }))];
+  return filterOptions(stages);
 }
 
 let stageSelectKey = '';
@@ -236,7 +274,7 @@ function renderControls(): void {
     }),
   );
   const opts = stageOptions();
-  if (!opts.some((o) => o.value === ui.stage)) ui.stage = 'all';
+  ui.stage = defaultFilter(opts, ui.stage || undefined);
   stageSelectKey = opts.map((o) => o.value).join(',');
   box.append(select('stage-filter', 'Stage', opts, ui.stage, (v) => {
     ui.stage = v;
@@ -246,7 +284,8 @@ function renderControls(): void {
   }));
   const axes: { value: string; label: string }[] = [
     { value: 'auto', label: `Auto (${X_AXIS_TITLES[effectiveAxis('auto', ui.stage)]})` },
-    ...(ui.stage === 'all' ? [] : [{ value: 'stage', label: 'Step in stage' }]),
+    ...(isSingleStage(ui.stage) ? [{ value: 'stage', label: 'Step in stage' }] : []),
+    { value: 'track', label: 'Step in track (baseline beside kd)' },
     { value: 'global', label: 'Global step' },
     { value: 'time', label: 'Wall time' },
   ];
@@ -481,13 +520,13 @@ function render(): void {
   set('loss', loss, noMetrics ? waiting : 'No loss terms in this stage.');
   // Small multiples: each term on its own y scale (RDist's ~0.005 is flat on the shared axis).
   for (const t of TERM_CHARTS) {
-    const mine = loss.filter((d) => d.label !== undefined && termOfSeries.get(d) === t);
+    const mine = termDatasets(loss, t);
     set(`term-${t}`, mine, noMetrics ? waiting : `No ${LOSS_SERIES_NAMES[t]} in this stage.`);
     document.getElementById(`card-term-${t}`)?.classList.toggle('empty', !mine.length);
   }
-  set('total', buildSimple((r) => r.cols.total, LOSS_SERIES_NAMES.total, 1, true), waiting);
-  set('lr', buildSimple((r) => r.cols.lr, 'LR', 0, false), waiting);
-  set('sps', buildSimple((r) => r.cols.samplesPerSec, 'Samples/s', 2, true), waiting);
+  set('total', buildSimple((r) => r.cols.total, LOSS_SERIES_NAMES.total, true), waiting);
+  set('lr', buildSimple((r) => r.cols.lr, 'LR', false), waiting);
+  set('sps', buildSimple((r) => r.cols.samplesPerSec, 'Samples/s', true), waiting);
   set('acc', buildAccDatasets(), 'No evaluation yet.');
   // Before the Model select is built: this picks the default model (kd) into ui.typeSeries.
   const typeDatasets = buildTypeDatasets();

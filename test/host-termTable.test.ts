@@ -38,3 +38,16 @@ test('term table: a stage without metrics, and a run without any, give no rows',
   assert.deepEqual(termTable(cols, 'baseline/sft'), { stage: null, rows: [] });
   assert.deepEqual(termTable(metricsToColumns([]), 'all'), { stage: null, rows: [] });
 });
+
+test('term table: the distillation view and a track view take the latest of their stages', () => {
+  const withBaseline = metricsToColumns([
+    line('vision/vision', 10, { task: 2.5 }, { task: 1 }),
+    line('baseline/sft', 10, { ce: 2.0 }, { ce: 1 }),
+    line('kd/dft', 10, { ce: 1.1, res: 0.25, vis: 0.15, rel: 0.003 }, { ce: 1, res: 0.5, vis: 0.5, rel: 2 }),
+    line('student/lm', 10, { task: 4 }, { task: 1 }),
+  ]);
+  assert.equal(termTable(withBaseline, 'distill').stage, 'kd/dft', 'the later student/lm row is pre-training, not shown');
+  assert.equal(termTable(withBaseline, 'all').stage, 'student/lm');
+  assert.deepEqual(termTable(withBaseline, 'track:baseline').rows.map((r) => [r.term, r.raw]), [['ce', 2.0]]);
+  assert.deepEqual(termTable(withBaseline, 'track:teacher'), { stage: null, rows: [] });
+});

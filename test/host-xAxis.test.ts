@@ -30,7 +30,7 @@ test('x axis: auto is step in stage with one stage chosen, global step with all;
 });
 
 test('x axis: evals on each axis; unparsable times fall back to 0', () => {
-  const e = { step: 50, globalStep: 4000, time: '2026-01-01T00:02:00Z' };
+  const e = { stage: 'kd/dft', step: 50, globalStep: 4000, time: '2026-01-01T00:02:00Z' };
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   assert.equal(evalX(e, 'stage', t0), 50);
   assert.equal(evalX(e, 'global', t0), 4000);

@@ -1,7 +1,7 @@
 /**
  * chart.js 4 setup of the dashboard: the registered pieces (line charts with linear/log axes and
  * LTTB decimation), a `stageLines` plugin drawing a dashed vertical line and label where each
- * stage begins, and a factory for the themed, non-animated, parsing:false line charts that stay
+ * stage begins (labels placed by stageLabels.ts), and a factory for the themed, non-animated, parsing:false line charts that stay
  * fluid with 100k points.
  */
 import {
@@ -9,6 +9,7 @@ import {
   type ChartDataset, type LegendItem, type Plugin, type TooltipItem,
 } from 'chart.js';
 import type { ChartTheme } from './theme';
+import { layoutStageLabels } from './stageLabels';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Decimation, Legend, Tooltip);
 
@@ -38,7 +39,7 @@ export const stageLinesPlugin: Plugin<'line', StageLinesOptions> = {
     ctx.setLineDash([4, 3]);
     ctx.font = '10px sans-serif';
     ctx.textBaseline = 'top';
-    let lastLabelRight = -Infinity;
+    const shown: { px: number; label: string }[] = [];
     for (const l of lines) {
       const px = Math.round(x.getPixelForValue(l.x)) + 0.5;
       if (px < chartArea.left - 1 || px > chartArea.right + 1) continue;
@@ -46,12 +47,11 @@ export const stageLinesPlugin: Plugin<'line', StageLinesOptions> = {
       ctx.moveTo(px, chartArea.top);
       ctx.lineTo(px, chartArea.bottom);
       ctx.stroke();
-      const w = ctx.measureText(l.label).width;
-      if (px + 3 > lastLabelRight && px + 3 + w < chartArea.right) {
-        ctx.fillText(l.label, px + 3, chartArea.top + 2);
-        lastLabelRight = px + 3 + w + 4;
-      }
+      shown.push({ px, label: l.label });
     }
+    // Every label inside the plot, stacked on rows where they would overlap (never clipped).
+    const placed = layoutStageLabels(shown.map((l) => ({ px: l.px, width: ctx.measureText(l.label).width })), chartArea.left, chartArea.right);
+    placed.forEach((p, i) => ctx.fillText(shown[i].label, p.x, chartArea.top + 2 + p.row * 11));
     ctx.restore();
   },
 };

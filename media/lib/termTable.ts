@@ -1,12 +1,14 @@
 /**
  * Rows of the dashboard's loss-term table: which terms the selected stage trained with and
  * their last raw and weighted values there. With one stage chosen the values come from that
- * stage; with all stages, from the run's latest stage (a term of an earlier stage, such as the
- * vision stage's Task loss, is not shown as if it were current).
+ * stage; with several (all, distillation stages, a track), from the latest of them the run has
+ * logged (a term of an earlier stage, such as the vision stage's Task loss, is not shown as if it
+ * were current).
  * Pure, unit-tested in test/host-termTable.test.ts.
  */
 import type { LossTerm } from '../../src/common/runFormat';
 import { LOSS_TERMS, type MetricsColumns } from '../../src/common/messages';
+import { stageShown } from './stageFilter';
 
 export interface TermRow {
   term: LossTerm;
@@ -20,11 +22,12 @@ export interface TermTable {
   rows: TermRow[];
 }
 
-/** The term table of `c` for the Stage filter value `stage` ('all' or a stage id). */
-export function termTable(c: Pick<MetricsColumns, 'stages' | 'stage' | 'raw' | 'weighted'>, stage: string): TermTable {
+/** The term table of `c` for the Stage filter value `filter` (see stageFilter.ts). */
+export function termTable(c: Pick<MetricsColumns, 'stages' | 'stage' | 'raw' | 'weighted'>, filter: string): TermTable {
   const n = c.stage.length;
-  const si = stage === 'all' ? (n ? c.stage[n - 1] : -1) : c.stages.indexOf(stage);
-  if (si < 0 || !c.stage.includes(si)) return { stage: null, rows: [] };
+  let si = -1;
+  for (let i = n - 1; i >= 0 && si < 0; i--) if (stageShown(filter, c.stages[c.stage[i]])) si = c.stage[i];
+  if (si < 0) return { stage: null, rows: [] };
   const rows: TermRow[] = [];
   for (const term of LOSS_TERMS) {
     for (let i = n - 1; i >= 0; i--) {

@@ -67,6 +67,9 @@ export async function requireTrust(what: string): Promise<boolean> {
   return false;
 }
 
+/** How long the default progress notification stays after the first logged step. */
+const PROGRESS_LINGER_MS = 4000;
+
 export class TrainerManager implements vscode.Disposable {
   private readonly active = new Map<number, ActiveTraining>();
   private nextId = 1;
@@ -233,7 +236,14 @@ export class TrainerManager implements vscode.Disposable {
     t.backend = r.status.backend || t.backend;
   }
 
+  /**
+   * The progress notification, as `llavaKd.progressNotification` says: by default only until the
+   * first stage has logged a step (plus a few seconds to read it), so that it does not cover the
+   * dashboard for the whole run; the status bar carries the progress from then on.
+   */
   private showProgress(t: ActiveTraining): void {
+    const mode = vscode.workspace.getConfiguration('llavaKd').get<string>('progressNotification') ?? 'whileStarting';
+    if (mode === 'never') return;
     void vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `LLaVA-KD: ${t.title} — ${t.experimentName}`, cancellable: true },
       async (progress, token) => {
@@ -245,10 +255,19 @@ export class TrainerManager implements vscode.Disposable {
           progress.report({ message: msg, increment: pct > reported ? pct - reported : undefined });
           if (pct > reported) reported = pct;
         });
+        let first: vscode.Disposable | undefined;
+        const started = mode === 'always' ? new Promise<void>(() => undefined) : new Promise<void>((resolve) => {
+          first = this.onDidChange(() => {
+            if (!t.stage || t.step < 1) return;
+            first?.dispose();
+            setTimeout(resolve, PROGRESS_LINGER_MS);
+          });
+        });
         try {
-          await t.proc.exited;
+          await Promise.race([t.proc.exited, started]);
         } finally {
           sub.dispose();
+          first?.dispose();
         }
       },
     );

@@ -29,6 +29,9 @@ const RUN_TIMEOUT_MS = 120_000;
 
 const TITLES = { dashboard: 'LLaVA-KD Dashboard', samples: 'LLaVA-KD Samples', configDiff: 'LLaVA-KD Config Diff' };
 const LOSS_SERIES = ['CE', 'MDist-response', 'MDist-visual', 'RDist'];
+/** Points of every series of `chart` named `base` (one per track: `CE · teacher`, `CE · kd`; or just `CE`). */
+const pointsOf = (series: Record<string, number>, chart: string, base: string): number =>
+  Object.entries(series).filter(([k]) => k === `${chart}:${base}` || k.startsWith(`${chart}:${base} · `)).reduce((a, [, v]) => a + v, 0);
 /** Accessible name of a run row: `<run id>, <description>` (run ids: yyyymmdd-hhmmss-<hex>). */
 const RUN_ROW = /^\d{8}-\d{6}-[0-9a-f]+, /;
 
@@ -307,21 +310,33 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
       await pickMany(page, [st.runId]);
     }
     const dash = await webviewFrame(page, TITLES.dashboard);
-    const metricsLines = fs.readFileSync(path.join(runs.first, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
-    const d = await waitDebug<DashDebug>(page, dash, (x) => x.state === 'ready' && x.runs?.length === 1 && x.series['loss:CE'] > 0,
+    const all = fs.readFileSync(path.join(runs.first, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stage: string; globalStep: number });
+    const metricsLines = all.length;
+    const d = await waitDebug<DashDebug>(page, dash, (x) => x.state === 'ready' && x.runs?.length === 1 && x.series['loss:CE · kd'] > 0,
       'the dashboard to render the run');
     assert.equal(d.runs[0].runId, st.runId);
     assert.equal(d.runs[0].state, 'completed');
     assert.equal(d.runs[0].metrics, metricsLines, 'one metrics point per metrics.jsonl line');
-    for (const name of LOSS_SERIES) assert.ok(d.series[`loss:${name}`] > 0, `loss series ${name} has points (${JSON.stringify(d.series)})`);
-    assert.equal(d.series['total:Total'], metricsLines, 'Total has a point per step');
+    // #9: it opens on the distillation stages (no vision / LM pre-training), one series per track.
+    assert.equal(d.stage, 'distill', 'the dashboard opens on the distillation stages');
+    const perTrack = (t: string) => all.filter((l) => l.stage.startsWith(`${t}/`) && !l.stage.endsWith('/lm')).length;
+    for (const t of ['teacher', 'baseline', 'kd']) {
+      assert.ok(perTrack(t) > 0, `the run has ${t} stages`);
+      assert.equal(d.series[`loss:CE · ${t}`], perTrack(t), `CE of the ${t} is its own series, a point per ${t} metrics line (${JSON.stringify(d.series)})`);
+      assert.equal(d.series[`total:Total · ${t}`], perTrack(t), `Total of the ${t} is its own series`);
+    }
+    assert.equal(d.series['loss:CE'], undefined, 'no CE line joined across the tracks');
+    assert.equal(pointsOf(d.series, 'loss', 'Task'), 0, 'no vision pre-training (Task) series in the distillation view');
+    for (const name of LOSS_SERIES) assert.ok(d.series[`loss:${name} · kd`] > 0, `loss series ${name} of kd has points (${JSON.stringify(d.series)})`);
+    const firstDistill = Math.min(...all.filter((l) => !l.stage.startsWith('vision/') && !l.stage.endsWith('/lm')).map((l) => l.globalStep));
+    assert.ok(d.lossX && d.lossX.min >= firstDistill, `the x axis starts at the distillation stages (${JSON.stringify(d.lossX)}, first ${firstDistill})`);
     assert.ok(d.series['acc:kd val'] > 0, 'eval accuracy of kd is plotted');
     assert.equal(d.weighted, false);
     assert.ok(await colouredPixels(dash, '#chart-loss') > 300, 'the loss chart draws coloured lines');
     assert.ok(await colouredPixels(dash, '#chart-total') > 100, 'the total-loss chart draws a line');
     // Each distillation term again on its own scale (#9: RDist ~0.005 was flat on the 0-6 axis).
     for (const [t, name] of [['ce', 'CE'], ['res', 'MDist-response'], ['vis', 'MDist-visual'], ['rel', 'RDist']]) {
-      assert.equal(d.series[`term-${t}:${name}`], d.series[`loss:${name}`], `the ${name} chart has the breakdown's points`);
+      assert.equal(pointsOf(d.series, `term-${t}`, name), pointsOf(d.series, 'loss', name), `the ${name} chart has the breakdown's points`);
     }
     assert.ok(d.yMax['term-rel']! < 0.1 * d.yMax.loss!, `RDist read on its own scale (top ${d.yMax['term-rel']} vs the breakdown's ${d.yMax.loss})`);
     assert.ok(await colouredPixels(dash, '#chart-term-rel') > 50, 'the RDist chart draws a line');
@@ -342,7 +357,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
 
     await dash.locator('#weighted').click();
     const w = await waitDebug<DashDebug>(page, dash, (x) => x.weighted === true, 'the dashboard in weighted mode');
-    for (const name of LOSS_SERIES) assert.ok(w.series[`loss:${name}`] > 0, `weighted ${name} has points`);
+    for (const name of LOSS_SERIES) assert.ok(pointsOf(w.series, 'loss', name) > 0, `weighted ${name} has points`);
     assert.equal(await dash.locator('#loss-mode').innerText(), 'weighted (weight × raw)');
     // weighted = γ × raw for RDist (last values in the legend table).
     const [, , raw, weighted] = await legendRow(dash, 'rel');
@@ -375,9 +390,19 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     const wt = await waitDebug<DashDebug>(page, dash, (x) => x.xAxis === 'time', 'the dashboard on wall time');
     assert.ok(wt.lossX && wt.lossX.min >= 0 && wt.lossX.max < 60, `wall time in minutes (${JSON.stringify(wt.lossX)})`);
     await chooseOption(dash, 'x-axis', 'Auto (step in stage)');
+    // Step in track: the baseline's and the KD student's training side by side from 0.
+    await chooseOption(dash, 'stage-filter', 'Distillation stages (no pre-training)');
+    await chooseOption(dash, 'x-axis', 'Step in track (baseline beside kd)');
+    const tr = await waitDebug<DashDebug>(page, dash, (x) => x.stage === 'distill' && x.xAxis === 'track', 'the dashboard on step in track');
+    assert.equal(tr.xTitle, 'step in track');
+    assert.ok(tr.lossX && tr.lossX.min >= 1 && tr.lossX.min <= 10, `tracks start at their first steps (${JSON.stringify(tr.lossX)})`);
+    await screenshot(page, 'dashboard-track-axis');
+    await chooseOption(dash, 'x-axis', 'Auto (global step)');
     await chooseOption(dash, 'stage-filter', 'All stages');
     const back = await waitDebug<DashDebug>(page, dash, (x) => x.stage === 'all' && x.xAxis === 'global', 'the dashboard back on all stages');
     assert.equal(back.xTitle, 'global step');
+    assert.ok(pointsOf(back.series, 'loss', 'Task') > 0, 'all stages: the vision pre-training Task loss too');
+    assert.equal(pointsOf(back.series, 'total', 'Total'), metricsLines, 'all stages: a Total point per metrics line');
   });
 
   it('3. Samples: images load; the step scrubber moves the cards', { timeout: 60_000 }, async () => {
@@ -514,6 +539,12 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
       return st.state === 'running' && st.step >= 3 ? true : undefined;
     }, 'the long run to train a few steps', RUN_TIMEOUT_MS);
     await waitVisible(page, trainingStatusItem(page), 'the training status-bar item');
+    // The progress notification shows while the run starts, then leaves the screen to the
+    // status bar (#9: it covered the dashboard for the whole run, and came back after Clear All).
+    await waitUntil(page, async () => ((await toast(page, 'LLaVA-KD: Full pipeline — long').count()) === 0 ? true : undefined),
+      'the progress notification to close itself while the long run trains', 30_000);
+    assert.equal(readStatus(runs.long).state, 'running', 'the run still trains');
+    await waitVisible(page, trainingStatusItem(page), 'the training status-bar item, still there');
     // A second pipeline while one trains: asked, and queued (#9: it started beside it, with a "(+1)").
     const before = runDirs(expDir());
     await runCommand(page, 'LLaVA-KD: Run Full Pipeline');
@@ -583,7 +614,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     const d = await waitDebug<DashDebug>(page, dash,
       (x) => x.state === 'ready' && x.runs?.length === 1 && x.runs[0].runId === path.basename(runs.first!), 'the dashboard of the run with a corrupt line');
     assert.equal(d.runs[0].metrics, good, 'the good lines are all shown, the corrupt one skipped');
-    for (const name of LOSS_SERIES) assert.ok(d.series[`loss:${name}`] > 0, `loss series ${name} still has points`);
+    for (const name of LOSS_SERIES) assert.ok(pointsOf(d.series, 'loss', name) > 0, `loss series ${name} still has points`);
     assert.ok(await colouredPixels(dash, '#chart-loss') > 300, 'the loss chart still draws');
     assert.equal(await dash.locator('.state-error').count(), 0, 'no error state');
   });
