@@ -13,7 +13,7 @@ import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EvalLine, MetricsLine } from '../src/common/runFormat';
 import { listRuns, readJsonl } from '../src/common/runReader';
-import { ci95, type Interval } from '../src/trainer/cli/benchStats';
+import { ci95, type Interval } from '../src/common/stats';
 
 const work = resolve(process.argv[2] ?? '');
 const seeds = readdirSync(work).filter((d) => /^seed\d+$/.test(d)).sort();

@@ -13,7 +13,7 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { Chart } from 'chart.js';
 import type { EvalLine, LossTerm, StageKind } from '../src/common/runFormat';
-import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type HyperValues, type MetricsColumns, type RunInfo } from '../src/common/messages';
+import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type HyperValues, type MetricsColumns, type RunConfigValues, type RunInfo } from '../src/common/messages';
 import { appendColumns } from '../src/host/metricsColumns';
 import { formatEta, percent, formatAccuracyRecord } from '../src/host/format';
 import { makeLineChart, pointCounts, restyleChart, setStageLines, setXTitle, formatNum, type LineDataset, type Pt } from './lib/charts';
@@ -24,6 +24,9 @@ import { ensureSorted, stageStarts } from './lib/stages';
 import { defaultFilter, filterOptions, isSingleStage, stageShown, trackOf } from './lib/stageFilter';
 import { runColorIndex, seriesLabel, splitByTrack, trackColor, trackDash } from './lib/series';
 import { termTable } from './lib/termTable';
+import { buildRows, filterRows, sortRows, type SortColumn, type TableRow, type TableRun } from './lib/runTable';
+import { alignedXs, seedBand } from './lib/seedBands';
+import { renderRunTable } from './lib/runTableView';
 import { effectiveAxis, evalX, trackStarts, xColumn, X_AXIS_TITLES, type XAxis } from './lib/xAxis';
 import { chartTheme, onThemeChange, withAlpha, type ChartTheme } from './lib/theme';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
@@ -32,6 +35,7 @@ interface RunData {
   info: RunInfo;
   cols: MetricsColumns;
   evals: EvalLine[];
+  config: RunConfigValues;
 }
 
 interface Ui {
@@ -45,11 +49,17 @@ interface Ui {
   hyperStage: string;
   /** The x-axis choice; `auto`: step in stage when one stage is chosen, else global step. */
   xAxis: XAxis | 'auto';
+  /** Run table: one row per seed group (runs that differ only in the seed) rather than per run. */
+  grouped: boolean;
+  /** Run folders the user unticked in the run table (left out of the charts). */
+  hidden: string[];
+  tableSort: { column: SortColumn; dir: 'asc' | 'desc' };
+  tableFilter: string;
   [k: string]: unknown;
 }
 
 const saved = loadState();
-const ui: Ui = { smoothing: 0.6, weighted: false, stage: '', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', ...(saved.ui as Partial<Ui>) };
+const ui: Ui = { smoothing: 0.6, weighted: false, stage: '', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', grouped: true, hidden: [], tableSort: { column: 'label', dir: 'asc' }, tableFilter: '', ...(saved.ui as Partial<Ui>) };
 let runs: RunData[] = [];
 let hyper: HyperTarget[] = [];
 let theme: ChartTheme = chartTheme();
@@ -64,26 +74,81 @@ function persist(): void {
   saveState({ sources: runs.map((r) => r.info.key), ui });
 }
 
-const multi = (): boolean => runs.length > 1;
-const seriesName = (base: string, r: RunData): string => (multi() ? `${base} · ${r.info.runId}` : base);
+/** The runs the charts draw: all but those unticked in the run table. */
+const shown = (): RunData[] => runs.filter((r) => !ui.hidden.includes(r.info.key));
+const multi = (): boolean => units().length > 1;
 /** The stable colour of a run (multi-run charts colour by run). */
 const runColor = (r: RunData): string => theme.series[runColorIndex(runs.map((x) => x.info.key), r.info.key, theme.series.length)];
 /** A track's series colour: the track's own with one run, the run's with several. */
 const trackSeriesColor = (r: RunData, track: string): string => (multi() ? runColor(r) : theme.series[trackColor(track)]);
 
+/** The part a dataset plays: the (smoothed) line, its faint raw copy, a seed group's band edges, a group member. */
+type Role = 'line' | 'raw' | 'bandLo' | 'band' | 'member';
+const roleOf = new WeakMap<LineDataset, Role>();
+const push = (out: LineDataset[], d: LineDataset, role: Role): void => {
+  roleOf.set(d, role);
+  out.push(d);
+};
+/** A role's colour from the series colour (the band and members faint, the line itself full). */
+function roleColors(role: Role, color: string): { borderColor: string; backgroundColor: string } {
+  if (role === 'raw') return { borderColor: withAlpha(color, 0.22), backgroundColor: withAlpha(color, 0.22) };
+  if (role === 'member') return { borderColor: withAlpha(color, 0.2), backgroundColor: withAlpha(color, 0.2) };
+  if (role === 'bandLo') return { borderColor: 'transparent', backgroundColor: 'transparent' };
+  if (role === 'band') return { borderColor: 'transparent', backgroundColor: withAlpha(color, 0.16) };
+  return { borderColor: color, backgroundColor: color };
+}
+
 /** Adds `label` (smoothed when smoothing > 0, the average restarting at each stage start) and its faint raw copy. */
-function addSeries(out: LineDataset[], label: string, pts: Pt[], color: string, dash: number[], smooth = true, stageStartXs: number[] = []): void {
+function addSeries(out: LineDataset[], label: string, pts: Pt[], color: string, dash: number[], smooth = true, stageStartXs: number[] = [], withRaw = true): void {
   pts = ensureSorted(pts);
   const w = smooth ? ui.smoothing : 0;
   if (w > 0 && pts.length > 1) {
     const xs = pts.map((p) => p.x);
     const ys = smoothEmaByStage(xs, pts.map((p) => p.y), w, stageStartXs);
-    out.push({ label: `${label} (raw)`, data: pts, borderColor: withAlpha(color, 0.22), backgroundColor: withAlpha(color, 0.22), borderWidth: 1, borderDash: dash, order: 2 });
-    out.push({ label, data: pts.map((p, i) => ({ x: p.x, y: ys[i] })), borderColor: color, backgroundColor: color, borderDash: dash, order: 1 });
+    if (withRaw) push(out, { label: `${label} (raw)`, data: pts, ...roleColors('raw', color), borderWidth: 1, borderDash: dash, order: 2 }, 'raw');
+    push(out, { label, data: pts.map((p, i) => ({ x: p.x, y: ys[i] })), ...roleColors('line', color), borderDash: dash, order: 1 }, 'line');
   } else {
-    out.push({ label, data: pts, borderColor: color, backgroundColor: color, borderDash: dash, order: 1 });
+    push(out, { label, data: pts, ...roleColors('line', color), borderDash: dash, order: 1 }, 'line');
   }
 }
+
+/**
+ * A unit's series: one run's as addSeries draws it; a seed group's as the mean line with a
+ * ± std band and the members faint behind (members one by one where their x values differ,
+ * as on wall time).
+ */
+function addUnitSeries(out: LineDataset[], unit: Unit, label: string, members: Pt[][], color: string, dash: number[], smooth: boolean, stageStartXs: number[]): void {
+  const have = members.map((m, i) => ({ pts: ensureSorted(m), run: unit.runs[i] })).filter((m) => m.pts.length);
+  if (!have.length) return;
+  if (have.length === 1 || unit.runs.length === 1) {
+    addSeries(out, label, have[0].pts, color, dash, smooth, stageStartXs);
+    return;
+  }
+  if (!alignedXs(have.map((m) => m.pts))) {
+    for (const m of have) addSeries(out, `${label} · ${m.run.info.runId}`, m.pts, color, dash, smooth, stageStartXs, false);
+    return;
+  }
+  for (const m of have) push(out, { label: `${label} (member ${m.run.info.runId})`, data: m.pts, ...roleColors('member', color), borderWidth: 1, borderDash: dash, order: 3 }, 'member');
+  const b = seedBand(have.map((m) => m.pts));
+  push(out, { label: `${label} (band lo)`, data: b.lo, ...roleColors('bandLo', color), pointRadius: 0, borderWidth: 0, fill: false, order: 2 }, 'bandLo');
+  push(out, { label: `${label} (band)`, data: b.hi, ...roleColors('band', color), pointRadius: 0, borderWidth: 0, fill: '-1', order: 2 }, 'band');
+  addSeries(out, label, b.mean, color, dash, smooth, stageStartXs, false);
+}
+
+/** What the charts draw a series for: one run, or a seed group (runs that differ only in the seed) when grouping is on. */
+interface Unit {
+  runs: RunData[];
+  /** Suffix of its series labels when several units are shown: the run id, or the group's label. */
+  label: string;
+}
+
+function units(): Unit[] {
+  const sh = shown();
+  if (!ui.grouped || sh.length < 2) return sh.map((r) => ({ runs: [r], label: r.info.runId }));
+  const { rows } = buildRows(sh.map(tableRun), true);
+  return rows.map((row) => ({ runs: row.keys.map((k) => sh.find((r) => r.info.key === k)!), label: row.kind === 'group' ? row.label : sh.find((r) => r.info.key === row.keys[0])!.info.runId }));
+}
+const tableRun = (r: RunData): TableRun => ({ key: r.info.key, runId: r.info.runId, label: r.info.runId, experiment: r.info.experimentName, config: r.config, evals: r.evals });
 
 const axis = (): XAxis => effectiveAxis(ui.xAxis, ui.stage);
 /** Each metrics row's x on the current axis. */
@@ -108,58 +173,78 @@ function stageStartsOnAxis(r: RunData): { stage: string; x: number }[] {
 /** Where the EMA restarts (each stage's start), except on step in stage / in track where x restarts itself. */
 const stageXs = (r: RunData): number[] => (axis() === 'stage' ? [] : stageStartsOnAxis(r).map((s) => s.x));
 
+/** Stage boundaries of the shown units (a group's from its first member), one line per (x, stage). */
 function stageLinesFor(): { x: number; label: string }[] {
   if (isSingleStage(ui.stage)) return [];
+  const seen = new Set<string>();
   const lines: { x: number; label: string }[] = [];
-  for (const r of runs) for (const s of stageStartsOnAxis(r)) lines.push({ x: s.x, label: multi() ? `${s.stage} · ${r.info.runId.slice(-4)}` : s.stage });
+  for (const u of units()) for (const s of stageStartsOnAxis(u.runs[0])) {
+    const k = `${s.x} ${s.stage}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    lines.push({ x: s.x, label: s.stage });
+  }
   return lines.sort((a, b) => a.x - b.x);
 }
 
-/** What each dataset of the loss charts shows: its term, track and run (smoothed and raw copies alike). */
+/** What each dataset of the loss charts shows: its term, track and unit (all its roles alike). */
 interface SeriesMeta {
   term: LossTerm;
   track: string;
-  run: RunData;
-  raw: boolean;
+  unit: Unit;
 }
 const metaOf = new WeakMap<LineDataset, SeriesMeta>();
+/** Several units drawn: labels carry the unit, colours mean the unit. */
+const multiUnits = (us: Unit[]): boolean => us.length > 1;
+
+/** Per unit and track, each member run's points of a column (members without the track: empty). */
+function memberParts(u: Unit, pick: (r: RunData) => readonly (number | null)[]): Map<string, Pt[][]> {
+  const out = new Map<string, Pt[][]>();
+  u.runs.forEach((r, i) => {
+    for (const p of splitByTrack(r.cols, xs(r), pick(r), ui.stage)) {
+      if (!out.has(p.track)) out.set(p.track, u.runs.map(() => []));
+      out.get(p.track)![i] = p.pts;
+    }
+  });
+  return out;
+}
 
 /**
- * The breakdown: per run, per term, per track, one series (colour = term, dash = track). The
- * per-term charts reuse these with the track's (or, with several runs, the run's) colour.
+ * The breakdown: per unit (run or seed group), per term, per track, one series (colour = term,
+ * dash = track). The per-term charts reuse these with the track's (or, with several units, the
+ * unit's) colour.
  */
 function buildLossDatasets(): LineDataset[] {
   const out: LineDataset[] = [];
-  for (const r of runs) {
-    const src = ui.weighted ? r.cols.weighted : r.cols.raw;
+  const us = units();
+  for (const u of us) {
+    const tracks = memberParts(u, (r) => r.cols.total).size;
     for (const t of LOSS_TERMS) {
-      const parts = splitByTrack(r.cols, xs(r), src[t], ui.stage);
-      const tracks = new Set(splitByTrack(r.cols, xs(r), r.cols.total, ui.stage).map((p) => p.track)).size;
-      for (const p of parts) {
+      for (const [track, members] of memberParts(u, (r) => (ui.weighted ? r.cols.weighted : r.cols.raw)[t])) {
         const n = out.length;
-        addSeries(out, seriesLabel(LOSS_SERIES_NAMES[t], p.track, tracks, multi() ? r.info.runId : null), p.pts, theme.series[TERM_COLOR[t]], trackDash(p.track), true, stageXs(r));
-        for (const d of out.slice(n)) metaOf.set(d, { term: t, track: p.track, run: r, raw: String(d.label).endsWith(' (raw)') });
+        addUnitSeries(out, u, seriesLabel(LOSS_SERIES_NAMES[t], track, tracks, multiUnits(us) ? u.label : null), members, theme.series[TERM_COLOR[t]], trackDash(track), true, stageXs(u.runs[0]));
+        for (const d of out.slice(n)) metaOf.set(d, { term: t, track, unit: u });
       }
     }
   }
   return out;
 }
 
-/** The series of one term on its own chart: the breakdown's, coloured per track (one run) or per run. */
+/** The series of one term on its own chart: the breakdown's, coloured per track (one unit) or per unit. */
 function termDatasets(loss: LineDataset[], t: LossTerm): LineDataset[] {
   return loss.filter((d) => metaOf.get(d)?.term === t).map((d) => {
     const m = metaOf.get(d)!;
-    const c = m.raw ? withAlpha(trackSeriesColor(m.run, m.track), 0.22) : trackSeriesColor(m.run, m.track);
-    return { ...d, borderColor: c, backgroundColor: c };
+    return { ...d, ...roleColors(roleOf.get(d) ?? 'line', trackSeriesColor(m.unit.runs[0], m.track)) };
   });
 }
 
-/** A metrics column (total loss, lr, samples/s) per run and track: colour per track (one run) or per run, dash per track. */
+/** A metrics column (total loss, lr, samples/s) per unit and track: colour per track (one unit) or per unit, dash per track. */
 function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: string, smooth: boolean): LineDataset[] {
   const out: LineDataset[] = [];
-  for (const r of runs) {
-    const parts = splitByTrack(r.cols, xs(r), pick(r), ui.stage);
-    for (const p of parts) addSeries(out, seriesLabel(base, p.track, parts.length, multi() ? r.info.runId : null), p.pts, trackSeriesColor(r, p.track), trackDash(p.track), smooth, stageXs(r));
+  const us = units();
+  for (const u of us) {
+    const parts = memberParts(u, pick);
+    for (const [track, members] of parts) addUnitSeries(out, u, seriesLabel(base, track, parts.size, multiUnits(us) ? u.label : null), members, trackSeriesColor(u.runs[0], track), trackDash(track), smooth, stageXs(u.runs[0]));
   }
   return out;
 }
@@ -180,16 +265,21 @@ const MODEL_POINT: Record<string, 'circle' | 'triangle' | 'rect'> = { kd: 'circl
  */
 function buildAccDatasets(): LineDataset[] {
   const out: LineDataset[] = [];
-  for (const r of runs) {
-    const models = [...new Set(r.evals.map((e) => e.model))];
+  const us = units();
+  for (const u of us) {
+    const r0 = u.runs[0];
+    const models = [...new Set(u.runs.flatMap((r) => r.evals.map((e) => e.model)))];
     for (const m of models) {
-      const color = trackSeriesColor(r, m);
-      const mine = evalsShown(r).filter((e) => e.model === m);
-      const val = mine.filter((e) => e.split === 'val').map((e) => ({ x: evalAt(r, e), y: e.accuracy }));
-      const test = mine.filter((e) => e.split === 'test').map((e) => ({ x: evalAt(r, e), y: e.accuracy }));
-      const point = multi() ? MODEL_POINT[m] ?? 'star' : 'circle';
-      if (val.length) out.push({ label: seriesName(`${m} val`, r), data: ensureSorted(val), borderColor: color, backgroundColor: color, borderDash: [], pointRadius: 2.5, pointStyle: point });
-      if (test.length) out.push({ label: seriesName(`${m} test`, r), data: ensureSorted(test), borderColor: color, backgroundColor: withAlpha(color, 0.35), borderDash: [5, 4], borderWidth: 1.5, pointRadius: 6, pointBorderWidth: 2, pointStyle: 'rectRot' });
+      const color = trackSeriesColor(r0, m);
+      const name = (split: string): string => (multiUnits(us) ? `${m} ${split} · ${u.label}` : `${m} ${split}`);
+      const pts = (split: 'val' | 'test'): Pt[][] => u.runs.map((r) => evalsShown(r).filter((e) => e.model === m && e.split === split).map((e) => ({ x: evalAt(r, e), y: e.accuracy })));
+      const point = multiUnits(us) ? MODEL_POINT[m] ?? 'star' : 'circle';
+      const n = out.length;
+      addUnitSeries(out, u, name('val'), pts('val'), color, [], false, []);
+      for (const d of out.slice(n)) if (roleOf.get(d) === 'line') Object.assign(d, { pointRadius: 2.5, pointStyle: point });
+      const k = out.length;
+      addUnitSeries(out, u, name('test'), pts('test'), color, [5, 4], false, []);
+      for (const d of out.slice(k)) if (roleOf.get(d) === 'line') Object.assign(d, { backgroundColor: withAlpha(color, 0.35), borderWidth: 1.5, pointRadius: 6, pointBorderWidth: 2, pointStyle: 'rectRot' });
     }
   }
   return out;
@@ -198,7 +288,7 @@ function buildAccDatasets(): LineDataset[] {
 /** Keys `runKey|model` of every (run, model) that has evals. */
 function typeSeriesOptions(): { value: string; label: string }[] {
   const out: { value: string; label: string }[] = [];
-  for (const r of runs) for (const m of [...new Set(r.evals.map((e) => e.model))]) out.push({ value: `${r.info.key}|${m}`, label: multi() ? `${m} · ${r.info.runId}` : m });
+  for (const r of shown()) for (const m of [...new Set(r.evals.map((e) => e.model))]) out.push({ value: `${r.info.key}|${m}`, label: multi() ? `${m} · ${r.info.runId}` : m });
   return out;
 }
 
@@ -328,7 +418,7 @@ function lossLegend(): void {
   const table = document.getElementById('loss-legend');
   if (!table) return;
   clear(table);
-  const r0 = runs[0];
+  const r0 = shown()[0];
   if (!r0) return;
   const div = r0.info.divergence ?? 'forward_kl';
   table.append(h('caption', { class: 'sr-only' }, 'Loss terms, formulas and weights'));
@@ -352,7 +442,7 @@ function testTable(): void {
   if (!table) return;
   clear(table);
   const cols: { label: string; e: EvalLine }[] = [];
-  for (const r of runs) {
+  for (const r of shown()) {
     const models = [...new Set(r.evals.filter((e) => e.split === 'test').map((e) => e.model))];
     for (const m of models) {
       const tests = r.evals.filter((e) => e.split === 'test' && e.model === m);
@@ -360,6 +450,10 @@ function testTable(): void {
     }
   }
   if (!cols.length) return;
+  if (cols.length > 6) {
+    table.append(h('caption', {}, 'Final test accuracy: with this many runs, see the run table above (per question type, seed groups).'));
+    return;
+  }
   const types = [...new Set(cols.flatMap((c) => Object.keys(c.e.byType ?? {})))].sort();
   table.append(h('caption', {}, 'Final test accuracy'));
   table.append(h('tr', {}, h('th', {}, 'type'), ...cols.map((c) => h('th', {}, c.label))));
@@ -456,6 +550,11 @@ function buildLayout(): void {
     h('header', { class: 'toolbar' }, h('h1', {}, 'LLaVA-KD Dashboard'), h('div', { id: 'run-chips', class: 'chips', 'aria-label': 'Runs' }), addBtn),
     h('section', { id: 'run-status', class: 'run-status', 'aria-label': 'Run status' }),
     h('section', { id: 'controls', class: 'controls', 'aria-label': 'Chart controls' }),
+    h('details', { class: 'runs-card', id: 'runs-card', open: true },
+      h('summary', {}, 'Runs: config differences and results'),
+      h('div', { class: 'hyper-row', id: 'run-table-controls' }),
+      h('div', { class: 'table-scroll' }, h('table', { id: 'run-table', class: 'legend-table run-table' })),
+      h('p', { class: 'muted', id: 'run-table-note' })),
     h('div', { class: 'grid' },
       chartCard('loss', 'Loss breakdown', h('span', { id: 'loss-mode', class: 'muted' }), true),
       h('div', { class: 'term-grid', id: 'term-grid', 'aria-label': 'Each loss term on its own scale' },
@@ -549,7 +648,69 @@ function render(): void {
   if (mode) mode.textContent = ui.weighted ? 'weighted (weight × raw)' : 'raw';
   lossLegend();
   testTable();
+  runTable();
   writeDebug();
+}
+
+// ------------------------------------------------------------------------------------- run table
+
+/** The rows the run table shows now (grouped or not, filtered, sorted). */
+function tableRows(): { rows: TableRow[]; keys: string[]; types: string[] } {
+  const built = buildRows(runs.map(tableRun), ui.grouped);
+  const rows = sortRows(filterRows(built.rows, ui.tableFilter, (k) => [runs.find((r) => r.info.key === k)?.info.runId ?? '']), ui.tableSort.column, ui.tableSort.dir);
+  const types = [...new Set(built.rows.flatMap((r) => Object.keys(r.byType)))].sort();
+  return { rows, keys: built.keys, types };
+}
+
+function renderTableControls(): void {
+  const box = document.getElementById('run-table-controls');
+  if (!box) return;
+  clear(box);
+  const filter = h('vscode-textfield', { id: 'run-filter', placeholder: 'Filter: run id, value, key=value', value: ui.tableFilter, 'aria-label': 'Filter runs' }) as HTMLElement & { value: string };
+  filter.addEventListener('input', () => {
+    ui.tableFilter = filter.value;
+    persist();
+    runTable();
+    writeDebug();
+  });
+  box.append(filter, checkbox('group-seeds', 'Group seeds (mean ± std over runs that differ only in the seed)', ui.grouped, (v) => {
+    ui.grouped = v;
+    persist();
+    scheduleRender(true);
+  }));
+}
+
+function runTable(): void {
+  const table = document.getElementById('run-table') as HTMLTableElement | null;
+  if (!table) return;
+  const { rows, keys, types } = tableRows();
+  const firstRun = (row: TableRow): RunData | undefined => runs.find((r) => r.info.key === row.keys[0]);
+  renderRunTable(table, {
+    rows, keys, types,
+    sort: ui.tableSort,
+    isShown: (row) => row.keys.some((k) => !ui.hidden.includes(k)),
+    colorOf: (row) => { const r = firstRun(row); return r ? runColor(r) : theme.muted; },
+    onSort: (column) => {
+      ui.tableSort = { column, dir: ui.tableSort.column === column && ui.tableSort.dir === 'asc' ? 'desc' : 'asc' };
+      persist();
+      runTable();
+      writeDebug();
+    },
+    onToggle: (row, on) => {
+      ui.hidden = on ? ui.hidden.filter((k) => !row.keys.includes(k)) : [...new Set([...ui.hidden, ...row.keys])];
+      persist();
+      scheduleRender(true);
+    },
+  });
+  const note = document.getElementById('run-table-note');
+  if (note) {
+    const hiddenN = runs.filter((r) => ui.hidden.includes(r.info.key)).length;
+    note.textContent = [
+      keys.length ? '' : runs.length > 1 ? 'The shown runs have the same config.' : 'Add runs to compare their config and results.',
+      hiddenN ? `${hiddenN} run${hiddenN === 1 ? '' : 's'} left out of the charts.` : '',
+      rows.some((r) => r.kind === 'group') ? 'Groups: mean ± sample std over seeds; [lo, hi] = 95 % t interval of the seed-paired difference.' : '',
+    ].filter(Boolean).join(' ');
+  }
 }
 
 function writeDebug(): void {
@@ -569,6 +730,15 @@ function writeDebug(): void {
       return x.length ? { min: Math.min(...x), max: Math.max(...x) } : null;
     })(),
     typeSeries: ui.typeSeries,
+    /** The run table as shown: row ids, labels and the text of each cell by column. */
+    table: (() => {
+      const t = document.getElementById('run-table');
+      if (!t) return null;
+      const cols = [...t.querySelectorAll('thead th')].map((th) => th.getAttribute('data-col'));
+      return [...t.querySelectorAll('tbody tr')].map((tr) => ({ id: tr.getAttribute('data-row'), cells: Object.fromEntries([...tr.querySelectorAll('td')].map((td, i) => [cols[i], (td.textContent ?? '').trim()])) }));
+    })(),
+    hidden: ui.hidden.length,
+    grouped: ui.grouped,
     /** Top of the y axis of the breakdown and of each per-term chart (what scale a term is read at). */
     yMax: Object.fromEntries(['loss', ...TERM_CHARTS.map((t) => `term-${t}`)].map((id) => [id, charts[id]?.scales.y?.max ?? null])),
   });
@@ -580,7 +750,8 @@ function onMessage(m: HostMessage): void {
   if (showCommonState(root, m)) return;
   switch (m.type) {
     case 'dashboard/init':
-      runs = m.runs.map((info) => ({ info, cols: m.metrics[info.key], evals: m.evals[info.key] ?? [] })).filter((r) => r.cols);
+      runs = m.runs.map((info) => ({ info, cols: m.metrics[info.key], evals: m.evals[info.key] ?? [], config: m.configs?.[info.key] ?? {} })).filter((r) => r.cols);
+      ui.hidden = ui.hidden.filter((k) => runs.some((r) => r.info.key === k));
       hyper = m.hyper;
       persist();
       if (!runs.length) {
@@ -589,6 +760,7 @@ function onMessage(m: HostMessage): void {
       }
       buildLayout();
       renderControls();
+      renderTableControls();
       renderRuns();
       renderHyper();
       break;

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MetricsLine, RunStatus } from '../src/common/runFormat';
 import { DivergenceMonitor } from '../src/trainer/train/divergence';
-import { mulberry32 } from '../src/trainer/nn/params';
+import { mulberry32 } from '../src/common/random';
 import { cleanupTmp, explain, readJson, readJsonlStrict, runCli, runDirs, tmpDir, writeExperiment } from './helpers/cli';
 
 after(cleanupTmp);

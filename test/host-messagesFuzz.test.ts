@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EDITABLE_STAGE_KINDS, parsePanelState, parseWebviewMessage, WEBVIEW_COMMANDS, type PanelKind } from '../src/common/messages';
-import { mulberry32 } from '../src/trainer/nn/params';
+import { mulberry32 } from '../src/common/random';
 
 const rnd = mulberry32(2026);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];

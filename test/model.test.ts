@@ -15,7 +15,7 @@ import { Mllm } from '../src/trainer/models/mllm';
 import { VisionEncoder, numPatches, patchDim } from '../src/trainer/models/vision';
 import { bmm4, gatherRows, matMul2d } from '../src/trainer/nn/ops';
 import { cachedTensorCount, composedAttention, fusedAttentionActive, multiHeadAttention, packedAttention } from '../src/trainer/nn/attention';
-import { mulberry32 } from '../src/trainer/nn/params';
+import { mulberry32 } from '../src/common/random';
 import { AdamW, cosineLr } from '../src/trainer/train/adamw';
 import { mllmLossAndGrads, OnlineTeacher } from '../src/trainer/train/step';
 import { kdLoss, kdLossRows } from '../src/trainer/losses';

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mulberry32 } from '../src/trainer/nn/params';
+import { mulberry32 } from '../src/common/random';
 import type { EvalLine, MetricsLine, RunStatus, TrainerEvent } from '../src/common/runFormat';
 import { effectiveState } from '../src/common/runReader';
 import { loadCheckpoint } from '../src/trainer/train/checkpoint';

@@ -18,7 +18,7 @@ import { buildBatch, disposeBatch, type EncodedSample } from '../src/trainer/mod
 import type { Mllm } from '../src/trainer/models/mllm';
 import type { VisionEncoder } from '../src/trainer/models/vision';
 import { np, pd, syntheticSet, tinyModels, V } from './helpers/tinyModels';
-import { mulberry32 } from '../src/trainer/nn/params';
+import { mulberry32 } from '../src/common/random';
 import { CachedTeacher, teacherCacheKey } from '../src/trainer/train/teacherCache';
 import { decodeRows, encodeRows, finishStats, fromHalf, newStats, rowBytes, toHalf, type RowFormat } from '../src/trainer/train/teacherCacheCodec';
 import { OnlineTeacher, type TeacherOutputs } from '../src/trainer/train/step';

@@ -5,13 +5,16 @@
  * fluid with 100k points.
  */
 import {
-  Chart, Decimation, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Tooltip,
+  Chart, Decimation, Filler, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Tooltip,
   type ChartDataset, type LegendItem, type Plugin, type TooltipItem,
 } from 'chart.js';
 import type { ChartTheme } from './theme';
 import { layoutStageLabels } from './stageLabels';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Decimation, Legend, Tooltip);
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Decimation, Filler, Legend, Tooltip);
+
+/** Datasets drawn but not listed in legends and tooltips: raw copies, seed-group bands and members. */
+export const isHelperSeries = (label: string): boolean => /\((raw|band|band lo|member [^)]*)\)$/.test(label);
 
 export interface StageLine {
   x: number;
@@ -100,9 +103,10 @@ export function makeLineChart(canvas: HTMLCanvasElement, theme: ChartTheme, o: L
       plugins: {
         decimation: { enabled: true, algorithm: 'lttb', samples: 800, threshold: 1600 },
         legend: {
-          labels: { color: theme.foreground, boxWidth: 12, boxHeight: 2, filter: (item: LegendItem) => !String(item.text).endsWith(' (raw)') },
+          labels: { color: theme.foreground, boxWidth: 12, boxHeight: 2, filter: (item: LegendItem) => !isHelperSeries(String(item.text)) },
         },
         tooltip: {
+          filter: (item: TooltipItem<'line'>) => !isHelperSeries(String(item.dataset.label)),
           callbacks: {
             label: (ctx: TooltipItem<'line'>) => {
               const y = ctx.parsed.y ?? NaN;

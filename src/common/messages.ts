@@ -84,6 +84,9 @@ export interface MetricsColumns {
   weights: Record<StageId, Partial<Record<LossTerm, number>>>;
 }
 
+/** A run's resolved config (its config.json) flattened to dotted keys (`stages.dft.loss.rel`); empty when unreadable. */
+export type RunConfigValues = Record<string, string | number | boolean>;
+
 /** Effective hyper-parameters of one stage kind, as the form shows them. */
 export interface StageHyper {
   kind: StageKind;
@@ -124,7 +127,7 @@ export interface ConfigColumn {
 export type HostMessage =
   | { type: 'loading'; message: string }
   | { type: 'error'; message: string }
-  | { type: 'dashboard/init'; runs: RunInfo[]; metrics: Record<string, MetricsColumns>; evals: Record<string, EvalLine[]>; hyper: HyperTarget[] }
+  | { type: 'dashboard/init'; runs: RunInfo[]; metrics: Record<string, MetricsColumns>; evals: Record<string, EvalLine[]>; hyper: HyperTarget[]; configs: Record<string, RunConfigValues> }
   | { type: 'dashboard/append'; key: string; metrics: MetricsColumns; evals: EvalLine[] }
   | { type: 'run/status'; run: RunInfo }
   | { type: 'hyper/result'; ok: boolean; message: string; target?: HyperTarget }

@@ -7,8 +7,8 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { EvalLine, MetricsLine } from '../common/runFormat';
 import { evalKey, JsonlTail, lastPerKey, metricsKey } from '../common/runReader';
-import type { HyperTarget, RunInfo, WebviewMessage } from '../common/messages';
-import { hyperTarget, runDivergence } from '../host/configSources';
+import type { HyperTarget, RunConfigValues, RunInfo, WebviewMessage } from '../common/messages';
+import { configColumn, hyperTarget, runDivergence } from '../host/configSources';
 import { applyHyperEdit } from '../host/hyperEdit';
 import { metricsToColumns } from '../host/metricsColumns';
 import { toRunInfo } from '../host/runModel';
@@ -61,6 +61,7 @@ export class DashboardPanel extends PanelBase {
     const runs: RunInfo[] = [];
     const metrics: Record<string, ReturnType<typeof metricsToColumns>> = {};
     const evals: Record<string, EvalLine[]> = {};
+    const configs: Record<string, RunConfigValues> = {};
     for (const dir of this.sources) {
       const info = runInfoOf(this.services.store, dir);
       const tail: Tail = { metrics: new JsonlTail<MetricsLine>(path.join(dir, 'metrics.jsonl')), evals: new JsonlTail<EvalLine>(path.join(dir, 'eval.jsonl')), stages: [], seen: new Set<string>() };
@@ -78,6 +79,8 @@ export class DashboardPanel extends PanelBase {
       runs.push(info);
       metrics[dir] = cols;
       evals[dir] = eRows;
+      // The run table's config differences (an unreadable config.json: the column says why in the Config Diff panel).
+      configs[dir] = configColumn(dir, info.runId).values;
       this.statusKeys.set(dir, JSON.stringify(info));
     }
     const seen = new Set<string>();
@@ -87,7 +90,7 @@ export class DashboardPanel extends PanelBase {
       seen.add(r.experimentFile);
       this.hyper.push(hyperTarget(r.experimentFile, r.experimentName, r.key));
     }
-    this.post({ type: 'dashboard/init', runs, metrics, evals, hyper: this.hyper });
+    this.post({ type: 'dashboard/init', runs, metrics, evals, hyper: this.hyper, configs });
     this.ensureTimer();
   }
 

@@ -670,6 +670,64 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await waitTreeItem(page, `teacher ${key8}, trained by this run, stored`);
   });
 
+  it('11. Run table: config differences, accuracies, seed groups with bands; rows pick what the charts show', { timeout: 150_000 }, async () => {
+    assert.ok(runs.first && runs.second, 'needs the runs of scenarios 1 and 4');
+    // Two runs of one config that differ only in the seed (trained by the CLI, as on a cluster).
+    const seedRuns: string[] = [];
+    for (const seed of [1, 2]) {
+      const file = writeWorkspaceFile(ws, `seeds-${seed}/kd-experiment.json`, JSON.stringify({ preset: 'tiny', name: 'seeds', seed }, null, 2) + '\n');
+      const r = spawnSync(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'run', file, '--backend', 'wasm'], { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, `seed ${seed} trained: ${r.stderr.slice(-500)}`);
+      seedRuns.push(runDirs(path.dirname(file))[0]);
+    }
+    const ids = [runs.first, runs.second, ...seedRuns].map((d) => path.basename(d));
+    await runCommand(page, 'LLaVA-KD: Open Dashboard');
+    await pickMany(page, ids);
+    const dash = await webviewFrame(page, TITLES.dashboard);
+    type Row = { id: string; cells: Record<string, string> };
+    const d = await waitDebug<DashDebug & { table: Row[]; grouped: boolean; hidden: number }>(page, dash,
+      (x) => x.state === 'ready' && x.runs?.length === 4 && Array.isArray(x.table) && x.table.length === 3, 'the run table with two runs and one seed group');
+    assert.equal(d.grouped, true, 'seed groups on by default');
+    const group = d.table.find((r) => r.id.startsWith('group:'))!;
+    assert.ok(group, `a seed group row (${JSON.stringify(d.table)})`);
+    assert.match(group.cells.label, /^seeds \(2 seeds\)/);
+    assert.equal(group.cells['config:seed'], '1, 2');
+    // The group's test accuracy is the mean of its members' final kd test evals.
+    const finalKd = (dir: string): number => {
+      const tests = fs.readFileSync(path.join(dir, 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { model: string; split: string; accuracy: number }).filter((e) => e.model === 'kd' && e.split === 'test');
+      return tests[tests.length - 1].accuracy;
+    };
+    const mean = (finalKd(seedRuns[0]) + finalKd(seedRuns[1])) / 2;
+    assert.match(group.cells.testKd, new RegExp(`^${(mean * 100).toFixed(1)}% ± \\d+\\.\\d \\(N=2\\)$`), `group test accuracy = mean of the members (${group.cells.testKd})`);
+    // The edited key of scenario 4 is a column; the first run's row shows its value and accuracy.
+    const first = d.table.find((r) => r.id === `run:${runs.first}`)!;
+    assert.equal(first.cells['config:stages.dft.loss.rel'], '0.5');
+    assert.equal(d.table.find((r) => r.id === `run:${runs.second}`)!.cells['config:stages.dft.loss.rel'], '0.25');
+    assert.equal(first.cells.testKd, `${(finalKd(runs.first) * 100).toFixed(1)}%`);
+    assert.match(first.cells.kdMinusBaseline, /^[+−]\d+\.\d \(1 seed\)$/);
+    // The charts draw the group as a mean with a band and its members faint.
+    assert.ok(Object.keys(d.series).some((k) => /^loss:CE · kd · seeds \(2 seeds\) \(band\)$/.test(k)), `a band for the group (${Object.keys(d.series).filter((k) => k.includes('seeds')).join(', ')})`);
+    assert.ok(Object.keys(d.series).some((k) => k.startsWith('loss:CE · kd · seeds (2 seeds) (member ')), 'the members drawn faint');
+    await dash.locator('#runs-card').scrollIntoViewIfNeeded();
+    await screenshot(page, 'dashboard-run-table');
+    // Sorting: by test accuracy, descending on the second click.
+    await dash.locator('#run-table th[data-col="testKd"] button').click();
+    await dash.locator('#run-table th[data-col="testKd"] button').click();
+    assert.equal(await dash.locator('#run-table th[data-col="testKd"]').getAttribute('aria-sort'), 'descending');
+    const sorted = (await waitDebug<DashDebug & { table: Row[] }>(page, dash, (x) => x.state === 'ready', 'the sorted table')).table.map((r) => parseFloat(r.cells.testKd));
+    assert.deepEqual(sorted, [...sorted].sort((a, b) => b - a), `sorted by test accuracy, descending (${sorted})`);
+    // Unticking a run leaves it out of the charts.
+    await dash.locator(`#run-table tr[data-row="run:${runs.second}"] input[type=checkbox]`).click();
+    const hid = await waitDebug<DashDebug & { hidden: number }>(page, dash, (x) => x.hidden === 1, 'one run left out of the charts');
+    assert.ok(!Object.keys(hid.series).some((k) => k.includes(path.basename(runs.second!))), 'no series of the unticked run');
+    // Ungrouped: a row per run.
+    await dash.locator('#group-seeds').click();
+    const flat = await waitDebug<DashDebug & { table: Row[]; grouped: boolean }>(page, dash, (x) => x.grouped === false, 'the table ungrouped');
+    assert.equal(flat.table.length, 4);
+    assert.ok(!Object.keys(flat.series).some((k) => k.endsWith('(band)')), 'no bands when ungrouped');
+    await dash.locator('#group-seeds').click();
+  });
+
   it('7. Invalid kd-experiment.json: errors in Problems at the right lines', { timeout: 60_000 }, async () => {
     await openFile(page, 'exp-a/kd-experiment.json');
     const text = '{\n  "preset": "tiny",\n  "name": "exp-a",\n  "bogusKey": 1,\n  "seed": "seven"\n}\n';

@@ -7,7 +7,7 @@ import { presetConfig } from '../../src/trainer/config';
 import type { EncodedSample } from '../../src/trainer/models/batch';
 import { Mllm } from '../../src/trainer/models/mllm';
 import { numPatches, patchDim, VisionEncoder } from '../../src/trainer/models/vision';
-import { mulberry32 } from '../../src/trainer/nn/params';
+import { mulberry32 } from '../../src/common/random';
 
 export const cfg = presetConfig('tiny');
 export const V = 40;

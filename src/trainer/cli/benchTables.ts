@@ -6,7 +6,7 @@
  * and JSON, with no machine paths. Pure.
  */
 import type { EvalLine } from '../../common/runFormat';
-import { ci95, gapClosed, mean, pairedDiff, type Interval } from './benchStats';
+import { ci95, gapClosed, mean, pairedDiff, type Interval } from '../../common/stats';
 
 /** Model names the verdict refers to. */
 export const BENCH_MODELS = {

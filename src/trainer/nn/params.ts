@@ -3,24 +3,13 @@
  * seeded initialiser, export to / import from plain typed arrays (checkpoints), and freezing.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '../../common/random';
 
 /** Plain tensor data as stored in checkpoints. */
 export interface TensorData {
   dtype: 'F32' | 'I32';
   shape: number[];
   data: Float32Array | Int32Array;
-}
-
-/** mulberry32: small seeded PRNG used for weight init and data order. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Standard normal samples via Box-Muller from a uniform PRNG. */

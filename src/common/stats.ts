@@ -1,9 +1,9 @@
 /**
- * Statistics of the bench tables: mean, sample standard deviation, 95 % confidence intervals
+ * Statistics of the bench tables and the dashboard's run table: mean, sample standard deviation, 95 % confidence intervals
  * (Student t), seed-paired differences, and a seed-paired bootstrap interval for the fraction of
  * the teacher-baseline gap closed. Pure functions, unit-tested against hand-computed values.
  */
-import { mulberry32 } from '../nn/params';
+import { mulberry32 } from './random';
 
 /** Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom; 1.96 beyond. */
 const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
