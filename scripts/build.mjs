@@ -1,6 +1,7 @@
 // Bundles the extension host, the trainer CLI and the webview apps with esbuild,
 // copies the wasm binaries the trainer needs next to its bundle, the webview css and codicons
-// to dist/media, and writes dist/kd-experiment.schema.json (jsonValidation of the manifest).
+// to dist/media, and writes dist/kd-experiment.schema.json and dist/kd-experiment.editor-schema.json
+// (the describe-only one is the manifest's jsonValidation).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
@@ -55,10 +56,11 @@ for (const f of existsSync(mediaDir) ? readdirSync(mediaDir) : []) {
   if (f.endsWith('.css')) copyFileSync(join(mediaDir, f), join(dist, 'media', f));
 }
 
-// JSON Schema of kd-experiment.json, generated from the config schema.
+// JSON Schemas of kd-experiment.json, generated from the config schema: the full one and the
+// describe-only one the manifest's jsonValidation names (the trainer's validator reports problems).
 const schemaScript = join(root, 'scripts/write-schema.ts');
 if (existsSync(schemaScript)) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', schemaScript, join(dist, 'kd-experiment.schema.json')], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', schemaScript, join(dist, 'kd-experiment.schema.json'), join(dist, 'kd-experiment.editor-schema.json')], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) {
     console.error(`scripts/write-schema.ts failed (exit ${r.status}):\n${r.stderr || r.error}`);
     process.exit(1);

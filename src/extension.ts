@@ -1,6 +1,6 @@
 /**
  * Entry point of LLaVA-KD Studio: wires the run store, trainer manager, Experiments tree, panels,
- * commands, diagnostics, CodeLens and the resolved-config documents, and keeps the context keys
+ * commands, diagnostics, CodeLens, quick fixes and the resolved-config documents, and keeps the context keys
  * (llavaKd.hasRuns, llavaKd.isTraining, llavaKd.hasExperiments) current. Nothing heavy happens
  * here: the trainer runs in a child process, and tfjs is never imported by the extension host.
  */
@@ -11,6 +11,7 @@ import { Commands } from './host/commands';
 import { ExperimentDiagnostics } from './host/diagnostics';
 import { getLog } from './host/log';
 import { pickConfigSources, pickRuns } from './host/pickers';
+import { ExperimentQuickFixes } from './host/quickFix';
 import { RESOLVED_SCHEME, ResolvedConfigProvider } from './host/resolvedConfigProvider';
 import { RunStore } from './host/runStore';
 import { TrainerManager } from './host/trainerManager';
@@ -52,7 +53,10 @@ export function activate(context: vscode.ExtensionContext): void {
   sub(vscode.workspace.registerTextDocumentContentProvider(RESOLVED_SCHEME, resolved));
   sub(vscode.workspace.onDidSaveTextDocument((d) => d.uri.fsPath.endsWith(EXPERIMENT_FILE) && resolved.refresh(d.uri.fsPath)));
   sub(new ExperimentDiagnostics(log));
-  sub(vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: `**/${EXPERIMENT_FILE}` }, new ExperimentCodeLens()));
+  const experimentFiles: vscode.DocumentSelector = { scheme: 'file', pattern: `**/${EXPERIMENT_FILE}` };
+  const lenses = new ExperimentCodeLens();
+  sub(lenses, vscode.languages.registerCodeLensProvider(experimentFiles, lenses));
+  sub(vscode.languages.registerCodeActionsProvider(experimentFiles, new ExperimentQuickFixes(), ExperimentQuickFixes.metadata));
 
   const updateContext = (): void => {
     const runs = store.allRuns();

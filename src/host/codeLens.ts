@@ -1,18 +1,35 @@
 /**
- * CodeLens at the top of kd-experiment.json: Run Full Pipeline, Run Stage…, Start Distilled
- * Fine-Tuning, Compare with Last Run.
+ * CodeLens at the top of kd-experiment.json (lensModel.ts): Run Full Pipeline, Run Stage…,
+ * Start Distilled Fine-Tuning, Compare with Last Run; over a file that does not validate, only
+ * "N problems: fix them first", which opens Problems. Refreshed when the file's diagnostics change.
  */
 import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { EXPERIMENT_FILE } from '../common/runFormat';
+import { experimentProblems } from './experimentCheck';
+import { experimentLenses } from './lensModel';
 
-export class ExperimentCodeLens implements vscode.CodeLensProvider {
+export class ExperimentCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  // Problems can change without an edit (a data file created or deleted): follow the diagnostics.
+  private readonly sub = vscode.languages.onDidChangeDiagnostics((e) => {
+    if (e.uris.some((u) => path.basename(u.fsPath) === EXPERIMENT_FILE)) this.changed.fire();
+  });
+
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const range = new vscode.Range(0, 0, 0, 0);
-    const lens = (title: string, command: string, tooltip: string): vscode.CodeLens => new vscode.CodeLens(range, { title, command, tooltip, arguments: [doc.uri] });
-    return [
-      lens('$(play) Run Full Pipeline', 'llavaKd.runFullPipeline', 'Train every stage of this experiment in a new run'),
-      lens('Run Stage…', 'llavaKd.runStage', 'Pick stages (and a run to take earlier checkpoints from)'),
-      lens('Start Distilled Fine-Tuning', 'llavaKd.startDistilledFineTuning', 'kd/dft from a run with kd-sft and teacher-sft checkpoints'),
-      lens('Compare with Last Run', 'llavaKd.compareWithLastRun', 'Config diff of this file against the newest run'),
-    ];
+    let count: number;
+    try {
+      count = experimentProblems(doc.getText(), doc.uri.fsPath).length;
+    } catch {
+      count = 0;
+    }
+    return experimentLenses(count).map((l) => new vscode.CodeLens(range, { title: l.title, command: l.command, tooltip: l.tooltip, arguments: l.withFile ? [doc.uri] : [] }));
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.changed.dispose();
   }
 }

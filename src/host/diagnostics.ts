@@ -1,16 +1,24 @@
 /**
  * Problems of kd-experiment.json files as editor diagnostics: on open, save and (debounced) edit,
  * the text goes through the trainer's pure config validation and each issue is underlined at its
- * field (JSON path -> range), with what was expected and what was found.
+ * field (JSON path -> range), with what was expected and what was found. What VS Code's JSON
+ * support reports itself (syntax errors, duplicate keys) is left to it (configProblems.ts).
  */
 import * as vscode from 'vscode';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXPERIMENT_FILE } from '../common/runFormat';
-import { checkExperimentText } from '../trainer/config';
+import { diagnosticMessage, issuesToShow } from './configProblems';
+import { experimentProblems } from './experimentCheck';
 import { issueRange } from './jsonLocate';
 
-const isExperimentDoc = (d: vscode.TextDocument): boolean => d.uri.scheme === 'file' && path.basename(d.uri.fsPath) === EXPERIMENT_FILE;
+export const DIAGNOSTIC_SOURCE = 'LLaVA-KD';
+
+export const isExperimentDoc = (d: vscode.TextDocument): boolean => d.uri.scheme === 'file' && path.basename(d.uri.fsPath) === EXPERIMENT_FILE;
+
+/** True when VS Code's JSON language support validates `d` (and so reports its syntax errors). */
+function jsonServiceValidates(d: vscode.TextDocument): boolean {
+  return (d.languageId === 'json' || d.languageId === 'jsonc') && vscode.workspace.getConfiguration('json', d.uri).get<boolean>('validate.enable', true);
+}
 
 export class ExperimentDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('llava-kd');
@@ -38,10 +46,9 @@ export class ExperimentDiagnostics implements vscode.Disposable {
   check(d: vscode.TextDocument): void {
     if (!isExperimentDoc(d)) return;
     const text = d.getText();
-    const dir = path.dirname(d.uri.fsPath);
     let issues;
     try {
-      issues = checkExperimentText(text, d.uri.fsPath, { fileExists: (rel) => fs.existsSync(path.resolve(dir, rel)) }).errors;
+      issues = issuesToShow(experimentProblems(text, d.uri.fsPath), jsonServiceValidates(d));
     } catch (e) {
       this.log.error(`Validating ${d.uri.fsPath} failed: ${(e as Error).message}`);
       return;
@@ -49,10 +56,8 @@ export class ExperimentDiagnostics implements vscode.Disposable {
     const diags = issues.map((i) => {
       const r = issueRange(text, i);
       const range = new vscode.Range(d.positionAt(r.offset), d.positionAt(r.offset + r.length));
-      const detail = [i.message.includes(i.expected) ? '' : `expected ${i.expected}`, i.message.includes(i.found) ? '' : `found ${i.found}`].filter(Boolean).join(', ');
-      const message = detail ? `${i.message} (${detail})` : i.message;
-      const diag = new vscode.Diagnostic(range, message, vscode.DiagnosticSeverity.Error);
-      diag.source = 'LLaVA-KD';
+      const diag = new vscode.Diagnostic(range, diagnosticMessage(i), vscode.DiagnosticSeverity.Error);
+      diag.source = DIAGNOSTIC_SOURCE;
       if (i.path) diag.code = i.path;
       return diag;
     });

@@ -2,7 +2,8 @@
  * Runs trainer child processes (several at once, kept in a map): spawns `dist/cli.js` with the
  * extension host's own executable, forwards stderr to the log channel, follows the JSON events
  * for the status bar (`$(sync~spin) kd/dft 120/400 · ETA 1m 20s`) and a cancellable progress
- * notification, and reports completion / failure / stop with follow-up actions.
+ * notification, and reports completion / failure / stop with follow-up actions. A run of an
+ * experiment file that does not validate is not started: a short notice points to Problems.
  */
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
@@ -12,6 +13,9 @@ import type { TrainerEvent } from '../common/runFormat';
 import { readStatus } from '../common/runReader';
 import type { BackendName } from '../trainer/config/types';
 import { actionTitle, buildCliArgs, trainerEnv, type TrainerAction } from './cliArgs';
+import { invalidRunMessage } from './configProblems';
+import { experimentProblems } from './experimentCheck';
+import { PROBLEMS_VIEW_COMMAND } from './lensModel';
 import { formatAccuracyRecord, formatEta, percent, statusBarText } from './format';
 import { TrainerProcess, exitOutcome, type TrainerExit } from './trainerProcess';
 
@@ -102,6 +106,7 @@ export class TrainerManager implements vscode.Disposable {
    */
   async start(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
     if (!(await requireTrust('Training'))) return undefined;
+    if (this.refusedAsInvalid(action)) return undefined;
     const running = this.trainings;
     if (running.length && (action.kind === 'run' || action.kind === 'resume')) {
       const names = running.map((r) => r.runId ?? r.title).join(', ');
@@ -120,8 +125,34 @@ export class TrainerManager implements vscode.Disposable {
     return this.launch(action, cwd, experimentName);
   }
 
-  /** Spawns the trainer for `action` (no questions asked). */
+  /**
+   * True (and says so, briefly) when `action` runs an experiment file that does not validate:
+   * the trainer would only refuse it. The file is opened (not shown) so its problems are in
+   * Problems, where the notice sends the user.
+   */
+  private refusedAsInvalid(action: TrainerAction): boolean {
+    if (action.kind !== 'run') return false;
+    let text: string;
+    try {
+      text = fs.readFileSync(action.experimentFile, 'utf8');
+    } catch {
+      return false; // the trainer reports an unreadable file
+    }
+    const issues = experimentProblems(text, action.experimentFile);
+    if (!issues.length) return false;
+    const uri = vscode.Uri.file(action.experimentFile);
+    void vscode.workspace.openTextDocument(uri).then(undefined, () => undefined);
+    this.deps.log.warn(`Not started: ${action.experimentFile} has ${issues.length} problem(s)`);
+    void vscode.window.showErrorMessage(`LLaVA-KD: ${invalidRunMessage(vscode.workspace.asRelativePath(uri), issues)}`, 'Show Problems', 'Open File').then(async (pick) => {
+      if (pick === 'Show Problems') await vscode.commands.executeCommand(PROBLEMS_VIEW_COMMAND);
+      else if (pick === 'Open File') await vscode.window.showTextDocument(uri);
+    });
+    return true;
+  }
+
+  /** Spawns the trainer for `action` (no questions asked, but not for an invalid file: a queued run waited). */
   private async launch(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
+    if (this.refusedAsInvalid(action)) return undefined;
     const cliPath = path.join(this.deps.extensionPath, 'dist', 'cli.js');
     if (!fs.existsSync(cliPath)) {
       void vscode.window.showErrorMessage(`LLaVA-KD: the trainer bundle ${cliPath} is missing. Rebuild the extension (npm run build).`);

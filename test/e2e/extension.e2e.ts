@@ -3,7 +3,8 @@
 // bar, notifications, the dashboard / samples / config-diff webviews (read through their hidden
 // #debug-state element and their DOM), the Problems panel, and failure paths (a trainer killed
 // with SIGKILL, a corrupt metrics line, a missing sample image). One code-server session is shared
-// by all scenarios, which run in order and build on each other's runs (tiny preset: ~5 s a run).
+// by all scenarios, which run in order and build on each other's runs (tiny preset: ~5 s a run);
+// 7 makes its own experiment and also runs alone.
 // Run: node --import tsx --test test/e2e/extension.e2e.ts   (after `bash test/e2e/setup.sh`;
 // packages llava-kd-studio.vsix first when it is missing or older than the sources).
 import { after, before, describe, it } from 'node:test';
@@ -13,9 +14,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import {
-  answerQuickInput, closeQuickInput, editorReplaceAll, editorTab, expandTreeItem, extensionErrors, makeTempDir, notification,
-  openFile, openViewContainer, openWorkbench, pickQuickItem, quickInputState, runCommand, screenshot,
-  SCREENSHOT_DIR, treeItem, waitProblems, waitTreeItem, waitUntil, waitVisible, webviewFrame, writeWorkspaceFile, type Session,
+  answerQuickInput, clearNotifications, closeQuickInput, editorReplaceAll, editorSave, editorTab, editorVisibleText, expandTreeItem, extensionErrors,
+  makeTempDir, notification, openFile, openViewContainer, openWorkbench, pickQuickItem, quickInputState, runCommand, screenshot,
+  SCREENSHOT_DIR, treeItem, waitProblems, waitTreeItem, waitUntil, waitVisible, webviewFrame, writeWorkspaceFile, type ProblemEntry, type Session,
 } from './harness';
 
 /** The extension under test, for assertions on its errors. */
@@ -728,32 +729,82 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await dash.locator('#group-seeds').click();
   });
 
-  it('7. Invalid kd-experiment.json: errors in Problems at the right lines', { timeout: 60_000 }, async () => {
-    await openFile(page, 'exp-a/kd-experiment.json');
-    const text = '{\n  "preset": "tiny",\n  "name": "exp-a",\n  "bogusKey": 1,\n  "seed": "seven"\n}\n';
+  it('7. Invalid kd-experiment.json: each mistake once in Problems at its line, a quick fix for a misspelt key, no run lens, a short refusal', { timeout: 120_000 }, async () => {
+    // Its own experiment folder, so it also runs alone (--test-name-pattern="Invalid").
+    const rel = 'exp-bad/kd-experiment.json';
+    const file = writeWorkspaceFile(ws, rel, '{\n  "preset": "tiny",\n  "name": "exp-bad"\n}\n');
+    await openViewContainer(page, 'LLaVA-KD'); // activates the extension when no earlier scenario did
+    await waitTreeItem(page, 'exp-bad');
+    await openFile(page, rel);
+    const text = '{\n  "preset": "tiny",\n  "name": "exp-bad",\n  "bogusKey": 1,\n  "seed": "seven",\n  "workrs": 1\n}\n';
     await editorReplaceAll(page, text, { save: true });
-    const probs = await waitProblems(page,
-      (p) => p.some((e) => e.message.includes('bogusKey') && e.source === 'LLaVA-KD') && p.some((e) => e.message.includes('seed must be an integer')),
-      'LLaVA-KD errors for bogusKey and seed');
-    const ours = probs.filter((p) => p.source === 'LLaVA-KD');
-    const bogus = ours.find((p) => p.message.includes('bogusKey'))!;
-    const seed = ours.find((p) => p.message.includes('seed must be an integer'))!;
-    assert.equal(bogus.severity, 'error');
+    const inFile = (p: ProblemEntry[]): ProblemEntry[] => p.filter((e) => e.path.includes('exp-bad'));
+    const probs = inFile(await waitProblems(page,
+      (p) => ['bogusKey', 'seed must be an integer', 'workrs'].every((m) => inFile(p).some((e) => e.message.includes(m) && e.source === 'LLaVA-KD')),
+      'LLaVA-KD errors for bogusKey, seed and workrs'));
+    await screenshot(page, 'problems');
+    // Each mistake once: no JSON-schema warning beside our error (the editor schema only describes).
+    assert.equal(probs.length, 3, `three problems, one per mistake: ${JSON.stringify(probs.map((p) => `${p.source}: ${p.message}`))}`);
+    assert.ok(probs.every((p) => p.source === 'LLaVA-KD' && p.severity === 'error'), JSON.stringify(probs.map((p) => [p.source, p.severity])));
+    const bogus = probs.find((p) => p.message.includes('bogusKey'))!;
+    const seed = probs.find((p) => p.message.includes('seed must be an integer'))!;
+    const workrs = probs.find((p) => p.message.includes('workrs'))!;
     assert.equal(bogus.file, 'kd-experiment.json');
     // Unknown key: the key is underlined; wrong type: the value.
     assert.deepEqual([bogus.line, bogus.column], [4, 3], 'bogusKey at its key (line 4, column 3)');
     assert.deepEqual([seed.line, seed.column], [5, 11], 'seed at its value (line 5, column 11)');
+    assert.deepEqual([workrs.line, workrs.column], [6, 3], 'workrs at its key (line 6, column 3)');
     assert.match(bogus.message, /^unknown key "bogusKey" \(expected one of the keys preset, name, seed/);
     assert.doesNotMatch(bogus.message, /found unknown key/, 'no echo of the message as "found"');
     assert.match(seed.message, /expected integer ≥ 0, found "seven" \(a string\)/);
-    await screenshot(page, 'problems');
-    // Fixing the file clears them.
-    await editorReplaceAll(page, '{\n  "preset": "tiny",\n  "name": "exp-a"\n}\n', { save: true });
-    await waitProblems(page, (p) => !p.some((e) => e.source === 'LLaVA-KD'), 'no LLaVA-KD problem after the fix');
+    assert.equal(workrs.message, 'unknown key "workrs" (did you mean "workers"?)', '"did you mean" once');
+
+    // The CodeLens over the invalid file: the problem count, no run lens.
+    const lenses = page.locator('.part.editor .monaco-editor .codelens-decoration');
+    const lensText = async (): Promise<string> => (await lenses.allInnerTexts()).join(' | ');
+    await waitUntil(page, async () => (/3 problems: fix them first/.test(await lensText()) ? true : undefined), 'the CodeLens "3 problems: fix them first"');
+    assert.doesNotMatch(await lensText(), /Run Full Pipeline|Run Stage/);
+
+    // Quick fix (Ctrl+.) on the misspelt key: it becomes "workers".
+    await page.locator('.part.editor .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type('6:5');
+    await page.keyboard.press('Enter');
     await closeQuickInput(page);
-    // Error notifications are echoed to the console: the SIGKILL failure of 8a is expected.
+    await page.keyboard.press('Control+.');
+    const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Change key "workrs" to "workers"' });
+    await waitVisible(page, fix, 'the quick fix "Change key "workrs" to "workers""');
+    await screenshot(page, 'quick-fix');
+    await fix.first().click();
+    await waitUntil(page, async () => ((await editorVisibleText(page)).includes('"workers": 1') ? true : undefined), 'the key renamed in the editor');
+    await editorSave(page);
+    assert.equal(fs.readFileSync(file, 'utf8'), text.replace('"workrs"', '"workers"'));
+    await waitProblems(page, (p) => inFile(p).length === 2 && !inFile(p).some((e) => e.message.includes('workrs')), 'two problems left after the quick fix');
+    await waitUntil(page, async () => (/2 problems: fix them first/.test(await lensText()) ? true : undefined), 'the CodeLens "2 problems: fix them first"');
+
+    // A run asked for from the palette: refused in one short line, the file named once (relative).
+    await runCommand(page, 'LLaVA-KD: Run Full Pipeline');
+    const picked = await waitUntil(page, async () => {
+      if ((await quickInputState(page)).items.some((i) => i.includes('exp-bad'))) return 'pick';
+      return (await page.locator('.notifications-toasts .notification-toast', { hasText: 'nothing was started' }).count()) ? 'toast' : undefined;
+    }, 'an experiment picker or the refusal');
+    if (picked === 'pick') await pickQuickItem(page, 'exp-bad');
+    const toastEl = await notification(page, 'nothing was started');
+    const notice = (await toastEl.locator('.notification-list-item-message').innerText()).trim();
+    assert.equal(notice, 'LLaVA-KD: exp-bad/kd-experiment.json has 2 problems, so nothing was started: line 4: unknown key "bogusKey", and 1 more in Problems.');
+    assert.ok(!notice.includes(ws), 'no absolute path');
+    await screenshot(page, 'invalid-run-refused');
+    await clearNotifications(page);
+
+    // Fixing the file clears them, and the run lenses come back.
+    await editorReplaceAll(page, '{\n  "preset": "tiny",\n  "name": "exp-bad"\n}\n', { save: true });
+    await waitProblems(page, (p) => !inFile(p).length, 'no problem in exp-bad after the fix');
+    await waitUntil(page, async () => (/Run Full Pipeline/.test(await lensText()) ? true : undefined), 'the Run Full Pipeline lens back');
+    await closeQuickInput(page);
+    // Error notifications are echoed to the console: the SIGKILL failure of 8a and the refusal above are expected.
     const unexpected = (await extensionErrors(s, LLAVA_KD))
       .filter((e) => !/^console: LLaVA-KD: .*, resumed \(.*\) failed \(killed by SIGKILL\)$/.test(e))
+      .filter((e) => !e.includes('so nothing was started'))
       // The image 8c deleted fails to load in the samples webview.
       .filter((e) => !e.includes(path.basename(deletedImage)));
     assert.deepEqual(unexpected, [], 'no errors from the extension (console, its log, the extension host log)');

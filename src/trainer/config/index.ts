@@ -10,7 +10,7 @@ export {
   fieldAt, schemaDefaults, schemaLeaves, type SchemaNode, type LeafNode,
 } from './schema';
 export { PRESETS, PRESET_NAMES, isPresetName, presetConfig, type ConfigDiff, type PresetDef } from './presets';
-export { describeExpected, editDistance, suggestKey, validateAgainstSchema } from './validate';
+export { describeExpected, editDistance, suggestKey, suggestValue, validateAgainstSchema } from './validate';
 export { parseConfigText, type ParsedConfig, type PathLocation, type TextSpan } from './parseText';
 export { resolveConfig, resolveConfigSafe, type ResolveOptions } from './resolve';
 export {
@@ -19,3 +19,4 @@ export {
 } from './semantic';
 export { JSON_SCHEMA_DRAFT, toJsonSchema, type JsonSchema } from './jsonSchema';
 export { diffConfigs, diffManyConfigs, flattenConfig, type ConfigDiffEntry, type DiffStatus, type FlatValue, type MultiDiffRow } from './configFlatten';
+export { VALIDATION_KEYWORDS, toEditorJsonSchema } from './editorSchema';

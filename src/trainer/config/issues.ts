@@ -15,6 +15,13 @@ export interface ConfigIssue {
   found: string;
   /** Other fields involved (semantic checks), used to place the squiggle when `path` is not in the file. */
   related?: string[];
+  /**
+   * The replacement a "did you mean" in the message proposes, when it is a plain substitution:
+   * of the key at `path` (an unknown key) or of its value (an unknown enum value or preset).
+   */
+  suggestion?: { of: 'key' | 'value'; text: string };
+  /** Set on problems of the JSON text itself, which any JSON editor reports too. */
+  kind?: 'syntax' | 'duplicate-key';
   /** 1-based line (and column) in the experiment file, when known. */
   line?: number;
   column?: number;

@@ -133,6 +133,7 @@ export function parseConfigText(text: string, source: string): ParsedConfig {
       message: `JSON syntax error at line ${line}, column ${column}: expected ${expected}, found ${found}`,
       expected,
       found,
+      kind: 'syntax',
       line,
       column,
     }]);
@@ -147,6 +148,7 @@ export function parseConfigText(text: string, source: string): ParsedConfig {
       message: `duplicate key ${JSON.stringify(segs[segs.length - 1])} (first at line ${f.line})`,
       expected: 'each key at most once per object',
       found: `a second ${JSON.stringify(segs[segs.length - 1])} (the first is at line ${f.line})`,
+      kind: 'duplicate-key',
       line: p.line,
       column: p.column,
     });

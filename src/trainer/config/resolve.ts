@@ -42,6 +42,7 @@ export function resolveConfigSafe(raw: unknown, opts: ResolveOptions = {}): { co
         message: `unknown preset ${showValue(diff.preset)}${hint}; presets: ${PRESET_NAMES.join(', ')}`,
         expected: `one of ${PRESET_NAMES.map((n) => JSON.stringify(n)).join(', ')}${hint}`,
         found: showValue(diff.preset),
+        ...(hint ? { suggestion: { of: 'value' as const, text: near[0] } } : {}),
       });
       delete diff.preset; // report the rest against the default preset
     }

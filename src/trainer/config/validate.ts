@@ -1,6 +1,7 @@
 /**
- * Checks a merged config value against the declarative schema (schema.ts): unknown keys (with a
- * "did you mean" suggestion), wrong types, out-of-range numbers, bad enum values. Pure TypeScript.
+ * Checks a merged config value against the declarative schema (schema.ts): unknown keys and bad
+ * enum values (each with a "did you mean" suggestion when one is close), wrong types,
+ * out-of-range numbers. Pure TypeScript.
  */
 import { formatPath, showTyped, showValue, type ConfigIssue, type PathSegment } from './issues';
 import { isPlainObject } from './merge';
@@ -52,6 +53,17 @@ export function editDistance(a: string, b: string): number {
 
 const norm = (s: string): string => s.toLowerCase().replace(/[-_ ]/g, '');
 
+/** The closest of `names` to `word` (case, `_` and `-` ignored), when it is close enough to be a typo. */
+function closest(word: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const n of names) {
+    const d = editDistance(norm(word), norm(n));
+    if (d < bestD) [best, bestD] = [n, d];
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(Math.max(word.length, best.length) / 3)) ? best : undefined;
+}
+
 /**
  * Best replacement for an unknown key among the keys of `node`: the closest sibling by edit
  * distance (case, `_` and `-` ignored), else a field of a child object with exactly that name
@@ -60,13 +72,8 @@ const norm = (s: string): string => s.toLowerCase().replace(/[-_ ]/g, '');
 export function suggestKey(key: string, node: SchemaNode): string | undefined {
   if (node.type !== 'object') return undefined;
   const names = Object.keys(node.fields);
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const n of names) {
-    const d = editDistance(norm(key), norm(n));
-    if (d < bestD) [best, bestD] = [n, d];
-  }
-  if (best !== undefined && bestD <= Math.max(1, Math.floor(Math.max(key.length, best.length) / 3))) return best;
+  const near = closest(key, names);
+  if (near !== undefined) return near;
   for (const n of names) {
     const child = node.fields[n];
     if (child.type === 'object') {
@@ -75,6 +82,17 @@ export function suggestKey(key: string, node: SchemaNode): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Best replacement for a value an enum does not allow (`"wrold"` -> `"world"`), if one is close. */
+export function suggestValue(value: string, values: readonly string[]): string | undefined {
+  return closest(value, values);
+}
+
+/** `<message> (did you mean "x"?)` plus the suggestion record, or the message alone. */
+function withValueHint(issue: ConfigIssue, value: unknown, values: readonly string[]): ConfigIssue {
+  const hint = typeof value === 'string' ? suggestValue(value, values) : undefined;
+  return hint ? { ...issue, message: `${issue.message} (did you mean ${JSON.stringify(hint)}?)`, suggestion: { of: 'value', text: hint } } : issue;
 }
 
 /** Every schema violation of `value` (a full, merged config), in document order. */
@@ -98,6 +116,8 @@ export function validateAgainstSchema(value: unknown, node: SchemaNode = ROOT_NO
             message: `unknown key ${JSON.stringify(k)}${path ? ` in ${path}` : ''}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`,
             expected: hint ? `a known key (did you mean ${JSON.stringify(hint)}?)` : `one of the keys ${Object.keys(node.fields).join(', ')}`,
             found: `unknown key ${JSON.stringify(k)}`,
+            // `optimizer.lr` for `lr` is a move, not a rename: no replacement to offer.
+            ...(hint && !hint.includes('.') ? { suggestion: { of: 'key' as const, text: hint } } : {}),
           });
         }
       }
@@ -113,7 +133,7 @@ export function validateAgainstSchema(value: unknown, node: SchemaNode = ROOT_NO
       return node.minLength && value.length < node.minLength ? bad(`${path} must not be empty`, '""') : [];
     case 'enum':
       if (typeof value !== 'string') return bad(`${path} must be a string, ${expected}`, showTyped(value));
-      return node.values.includes(value) ? [] : bad(`${path}: ${showValue(value)} is not allowed; allowed values: ${node.values.join(', ')}`, showValue(value));
+      return node.values.includes(value) ? [] : bad(`${path}: ${showValue(value)} is not allowed; allowed values: ${node.values.join(', ')}`, showValue(value)).map((i) => withValueHint(i, value, node.values));
     case 'enumArray': {
       if (!Array.isArray(value)) return bad(`${path} must be an array`, showTyped(value));
       const out: ConfigIssue[] = [];
@@ -121,7 +141,7 @@ export function validateAgainstSchema(value: unknown, node: SchemaNode = ROOT_NO
       value.forEach((item, i) => {
         const p = formatPath([...segs, i]);
         if (typeof item !== 'string' || !node.values.includes(item)) {
-          out.push({ path: p, message: `${p}: ${showValue(item)} is not allowed; allowed values: ${node.values.join(', ')}`, expected: allowed, found: typeof item === 'string' ? showValue(item) : showTyped(item) });
+          out.push(withValueHint({ path: p, message: `${p}: ${showValue(item)} is not allowed; allowed values: ${node.values.join(', ')}`, expected: allowed, found: typeof item === 'string' ? showValue(item) : showTyped(item) }, item, node.values));
         } else if (node.unique && value.indexOf(item) < i) {
           out.push({ path: p, message: `${p}: ${JSON.stringify(item)} appears twice in ${path}`, expected: `${JSON.stringify(item)} at most once`, found: `a second ${JSON.stringify(item)}` });
         }
