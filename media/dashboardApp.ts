@@ -19,7 +19,7 @@ import { formatEta, percent, formatAccuracyRecord } from '../src/host/format';
 import { makeLineChart, pointCounts, restyleChart, setStageLines, setXTitle, formatNum, type LineDataset, type Pt } from './lib/charts';
 import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { smoothEmaByStage } from './lib/ema';
-import { termFormula, termLabel } from './lib/lossLabels';
+import { termExplanation, termFormula, termLabel } from './lib/lossLabels';
 import { ensureSorted, stageStarts } from './lib/stages';
 import { defaultFilter, filterOptions, isSingleStage, stageShown, trackOf } from './lib/stageFilter';
 import { runColorIndex, seriesLabel, splitByTrack, trackColor, trackDash } from './lib/series';
@@ -239,12 +239,12 @@ function termDatasets(loss: LineDataset[], t: LossTerm): LineDataset[] {
 }
 
 /** A metrics column (total loss, lr, samples/s) per unit and track: colour per track (one unit) or per unit, dash per track. */
-function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: string, smooth: boolean): LineDataset[] {
+function buildSimple(pick: (r: RunData) => readonly (number | null)[], base: string, smooth: boolean, colorOf: (r: RunData, track: string) => string = trackSeriesColor): LineDataset[] {
   const out: LineDataset[] = [];
   const us = units();
   for (const u of us) {
     const parts = memberParts(u, pick);
-    for (const [track, members] of parts) addUnitSeries(out, u, seriesLabel(base, track, parts.size, multiUnits(us) ? u.label : null), members, trackSeriesColor(u.runs[0], track), trackDash(track), smooth, stageXs(u.runs[0]));
+    for (const [track, members] of parts) addUnitSeries(out, u, seriesLabel(base, track, parts.size, multiUnits(us) ? u.label : null), members, colorOf(u.runs[0], track), trackDash(track), smooth, stageXs(u.runs[0]));
   }
   return out;
 }
@@ -431,7 +431,7 @@ function lossLegend(): void {
     const label = w !== undefined ? termLabel(t, div, w) : termFormula(t, div);
     table.append(h('tr', { 'data-term': t },
       h('td', {}, h('span', { class: 'swatch', style: `background:${theme.series[TERM_COLOR[t]]}` }), ' ', LOSS_SERIES_NAMES[t]),
-      h('td', { class: 'formula' }, label),
+      h('td', {}, h('div', { class: 'formula' }, label), h('div', { class: 'term-explanation muted' }, termExplanation(t, div))),
       h('td', { class: 'mono' }, formatNum(row.raw)),
       h('td', { class: 'mono' }, row.weighted === null ? '—' : formatNum(row.weighted))));
   }
@@ -562,6 +562,7 @@ function buildLayout(): void {
       chartCard('total', 'Total loss'),
       chartCard('lr', 'Learning rate'),
       chartCard('sps', 'Samples/s'),
+      chartCard('mem', 'Memory (trainer process, tensors)'),
       chartCard('acc', 'Eval accuracy'),
       chartCard('types', 'Accuracy per question type', typeSel)),
     h('details', { class: 'hyper', id: 'hyper', open: true },
@@ -584,6 +585,7 @@ function rebuildCharts(): void {
   mk('total', 'loss', { logY: ui.logScale });
   mk('lr', 'learning rate');
   mk('sps', 'samples / s');
+  mk('mem', 'MiB');
   mk('acc', 'accuracy', { percent: true, yMin: 0, yMax: 1 });
   mk('types', 'accuracy', { percent: true, yMin: 0, yMax: 1 });
   scheduleRender(true);
@@ -626,6 +628,9 @@ function render(): void {
   set('total', buildSimple((r) => r.cols.total, LOSS_SERIES_NAMES.total, true), waiting);
   set('lr', buildSimple((r) => r.cols.lr, 'LR', false), waiting);
   set('sps', buildSimple((r) => r.cols.samplesPerSec, 'Samples/s', true), waiting);
+  // Lines written before memory was logged have none: say so rather than draw nothing silently.
+  const mem = [...buildSimple((r) => r.cols.rssMb, 'process RSS', false), ...buildSimple((r) => r.cols.tensorMb, 'tensors', false, (r) => (multi() ? withAlpha(runColor(r), 0.6) : theme.series[1]))];
+  set('mem', mem, noMetrics ? waiting : 'This run\'s metrics carry no memory figures (written by an older trainer).');
   set('acc', buildAccDatasets(), 'No evaluation yet.');
   // Before the Model select is built: this picks the default model (kd) into ui.typeSeries.
   const typeDatasets = buildTypeDatasets();

@@ -16,3 +16,12 @@ test('fmtWeight', () => {
   assert.equal(fmtWeight(2e-5), '2e-5');
   assert.equal(fmtWeight(1 / 3), '0.3333');
 });
+
+test('term explanations: every term has one; the MDist ones name the configured divergence', async () => {
+  const { termExplanation } = await import('../media/lib/lossLabels');
+  for (const t of ['ce', 'res', 'vis', 'rel', 'task'] as const) assert.ok(termExplanation(t, 'forward_kl').length > 40, t);
+  assert.match(termExplanation('res', 'forward_kl'), /forward KL/);
+  assert.match(termExplanation('vis', 'js'), /Jensen-Shannon/);
+  assert.doesNotMatch(termExplanation('ce', 'js'), /Jensen/);
+  assert.match(termExplanation('rel', 'forward_kl'), /at most 2/);
+});

@@ -54,3 +54,16 @@ test('panel state', () => {
   assert.equal(parsePanelState({ sources: [1] }).ok, false);
   assert.equal(parsePanelState(undefined).ok, false);
 });
+
+test('export messages: a file name without folders, the format the data really has', () => {
+  ok('dashboard', { type: 'export', format: 'csv', name: 'run-table.csv', data: 'a,b\n1,2\n' });
+  ok('dashboard', { type: 'export', format: 'png', name: 'loss.png', data: 'data:image/png;base64,iVBORw0KGgo=' });
+  ok('dashboard', { type: 'export', format: 'svg', name: 'loss.svg', data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' });
+  bad('dashboard', { type: 'export', format: 'csv', name: '../../etc/passwd', data: 'x' }, /name/);
+  bad('dashboard', { type: 'export', format: 'csv', name: 'a/b.csv', data: 'x' }, /name/);
+  bad('dashboard', { type: 'export', format: 'exe', name: 'a', data: 'x' }, /format/);
+  bad('dashboard', { type: 'export', format: 'png', name: 'a.png', data: 'data:text/html;base64,PGgxPg==' }, /png/);
+  bad('dashboard', { type: 'export', format: 'svg', name: 'a.svg', data: '<script>' }, /svg/);
+  bad('dashboard', { type: 'export', format: 'csv', name: 'a.csv', data: '' }, /data/);
+  bad('samples', { type: 'export', format: 'csv', name: 'a.csv', data: 'x' }, /not accepted from the samples panel/);
+});

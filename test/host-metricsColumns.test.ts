@@ -41,3 +41,11 @@ test('lastPerKey: the lines an interrupted process wrote after its checkpoint ar
   const e = (step: number, model: string, accuracy: number) => ({ stage: 'kd/dft', step, split: 'val', model, accuracy });
   assert.deepEqual(lastPerKey([e(10, 'kd', 0.1), e(10, 'teacher', 0.8), e(10, 'kd', 0.2)], evalKey).map((r) => [r.model, r.accuracy]), [['teacher', 0.8], ['kd', 0.2]]);
 });
+
+test('system figures: process and tensor memory per line, null on older lines without them; appended too', () => {
+  const a = metricsToColumns([line('kd/dft', 1, { ce: 1, total: 1 }), { ...line('kd/dft', 2, { ce: 1, total: 1 }), rssMb: 640, tensorMb: 12.5 }]);
+  assert.deepEqual(a.rssMb, [null, 640]);
+  assert.deepEqual(a.tensorMb, [null, 12.5]);
+  appendColumns(a, metricsToColumns([{ ...line('kd/dft', 3, { ce: 1, total: 1 }), rssMb: 650, tensorMb: 12.5 }], a.stages));
+  assert.deepEqual(a.rssMb, [null, 640, 650]);
+});

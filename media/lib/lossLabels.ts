@@ -1,6 +1,7 @@
 /**
  * Formula labels of the loss terms for the dashboard legend, e.g.
- * `L_vis = mean_visual KL(p_T‖p_S) · β=1`, following the configured divergence (method.md).
+ * `L_vis = mean_visual KL(p_T‖p_S) · β=1`, following the configured divergence (method.md), and a
+ * plain-language line on each term (what it compares, its range) for readers new to the paper.
  * Pure, unit-tested in test/host-lossLabels.test.ts.
  */
 import type { LossTerm } from '../../src/common/runFormat';
@@ -56,4 +57,30 @@ export function termLabel(term: LossTerm, divergence: string, weight: number | u
   const f = termFormula(term, divergence);
   if (weight === undefined) return f;
   return `${f} · ${WEIGHT_SYMBOL[term]}=${fmtWeight(weight)}`;
+}
+
+const DIVERGENCE_WORDS: Record<string, string> = {
+  forward_kl: 'forward KL: the student is pushed to give weight to every token the teacher finds likely',
+  reverse_kl: 'reverse KL: the student is pushed onto the teacher\'s most likely tokens',
+  js: 'Jensen-Shannon: symmetric, at most ln 2',
+  tv: 'total variation: half the summed absolute difference of the probabilities, at most 1',
+  skew_forward_kl: 'skewed forward KL: KL to a mix of both, bounded',
+  skew_reverse_kl: 'skewed reverse KL: KL to a mix of both, bounded',
+};
+
+/** What a term compares and its range, in plain words (the divergence named for the MDist terms). */
+export function termExplanation(term: LossTerm, divergence: string): string {
+  const d = DIVERGENCE_WORDS[divergence] ?? divergence;
+  switch (term) {
+    case 'ce':
+      return 'How well the student predicts the reference answer, token by token: its own loss, no teacher. 0 = certain and right; ln(vocabulary) ≈ guessing.';
+    case 'res':
+      return `How far the student's next-token probabilities on the answer are from the teacher's (${d}). 0 = the same distribution.`;
+    case 'vis':
+      return `The same comparison at the image-token positions: does the student read the visual tokens as the teacher does? (${d}). 0 = the same.`;
+    case 'rel':
+      return 'Whether the student relates the image patches to each other as the teacher does: 1 − cosine of their patch-similarity (Gram) matrices. 0 = the same structure; at most 2.';
+    case 'task':
+      return 'Vision pre-training only: how well the vision encoder predicts the objects\' attributes (cross-entropy). Not a distillation term.';
+  }
 }

@@ -128,7 +128,8 @@ export function buildRows(runs: readonly TableRun[], grouped: boolean): { rows: 
   }
   const controls = runs.filter((r) => isControl(r.config));
   const controlKd = bySeed(controls, testAcc('kd'));
-  const rows = sets.map((members) => {
+  const rows = sets.map((unsorted) => {
+    const members = [...unsorted].sort((a, b) => seedOf(a) - seedOf(b));
     const group = members.length > 1;
     const config: Record<string, string> = {};
     for (const k of keys) {

@@ -77,6 +77,9 @@ export interface MetricsColumns {
   time: number[];
   lr: number[];
   samplesPerSec: number[];
+  /** Trainer process memory and tensor memory, MiB (null on lines written before they were logged). */
+  rssMb: (number | null)[];
+  tensorMb: (number | null)[];
   total: (number | null)[];
   raw: Record<LossTerm, (number | null)[]>;
   weighted: Record<LossTerm, (number | null)[]>;
@@ -166,11 +169,18 @@ export type WebviewMessage =
   | { type: 'editHyper'; experimentFile: string; stage: StageKind; values: HyperValues }
   | { type: 'openDiff'; left: string; right: string }
   | { type: 'openFile'; path: string }
+  | { type: 'export'; format: ExportFormat; name: string; data: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+/** What the dashboard exports: a chart as PNG (a base64 data URL) or SVG, a table or series as CSV (text). */
+export type ExportFormat = 'png' | 'svg' | 'csv';
+const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'csv'];
+/** Largest export accepted from a webview (characters). */
+export const MAX_EXPORT_CHARS = 32 * 1024 * 1024;
 
 /** Message types each panel may send. */
 const ALLOWED: Record<PanelKind, ReadonlySet<WebviewMessage['type']>> = {
-  dashboard: new Set(['ready', 'command', 'addRuns', 'removeRun', 'editHyper', 'openFile', 'log']),
+  dashboard: new Set(['ready', 'command', 'addRuns', 'removeRun', 'editHyper', 'openFile', 'export', 'log']),
   samples: new Set(['ready', 'command', 'addRuns', 'removeRun', 'openFile', 'log']),
   configDiff: new Set(['ready', 'command', 'addRuns', 'removeRun', 'openDiff', 'openFile', 'log']),
 };
@@ -234,6 +244,15 @@ export function parseWebviewMessage(panel: PanelKind, x: unknown): Parsed<Webvie
       if (!isStr(x.left) || !isStr(x.right)) return fail("fields 'left' and 'right' must be non-empty strings");
       if (x.left === x.right) return fail("fields 'left' and 'right' must differ");
       return { ok: true, value: { type, left: x.left, right: x.right } };
+    case 'export': {
+      if ((e = extra(['format', 'name', 'data']))) return fail(e);
+      if (!EXPORT_FORMATS.includes(x.format as ExportFormat)) return fail(`field 'format' must be one of ${EXPORT_FORMATS.join(', ')}`);
+      if (typeof x.name !== 'string' || !/^[\w.-]{1,100}$/.test(x.name)) return fail("field 'name' must be 1-100 letters, digits, '.', '-' or '_' (a file name without folders)");
+      if (typeof x.data !== 'string' || x.data.length === 0 || x.data.length > MAX_EXPORT_CHARS) return fail(`field 'data' must be a non-empty string of at most ${MAX_EXPORT_CHARS} characters`);
+      if (x.format === 'png' && !x.data.startsWith('data:image/png;base64,')) return fail("field 'data' of a png export must be a data:image/png;base64 URL");
+      if (x.format === 'svg' && !x.data.trimStart().startsWith('<svg')) return fail("field 'data' of an svg export must be an <svg> document");
+      return { ok: true, value: { type, format: x.format as ExportFormat, name: x.name, data: x.data } };
+    }
     case 'log':
       if ((e = extra(['level', 'message']))) return fail(e);
       if (!['info', 'warn', 'error'].includes(x.level as string)) return fail("field 'level' must be info, warn or error");

@@ -116,6 +116,10 @@ export interface MetricsLine {
   samplesPerSec: number;
   /** Tensors alive after the step (leak watch). */
   numTensors?: number;
+  /** Resident memory of the trainer process after the step, MiB (system figure). */
+  rssMb?: number;
+  /** Memory the tensors of the backend hold after the step (tf.memory().numBytes), MiB: the GPU's on a GPU backend. */
+  tensorMb?: number;
   /** Global L2 norm of the trained parameters after the step. */
   weightNorm?: number;
   /** Divergence warnings raised since the previous metrics line (their kinds; messages in status.json and train.log). */

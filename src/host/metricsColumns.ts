@@ -12,7 +12,7 @@ const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFi
 
 /** Empty columns with no stages. */
 export function emptyColumns(): MetricsColumns {
-  return { stages: [], stage: [], globalStep: [], step: [], time: [], lr: [], samplesPerSec: [], total: [], raw: termRecord(), weighted: termRecord(), weights: {} };
+  return { stages: [], stage: [], globalStep: [], step: [], time: [], lr: [], samplesPerSec: [], rssMb: [], tensorMb: [], total: [], raw: termRecord(), weighted: termRecord(), weights: {} };
 }
 
 /**
@@ -38,6 +38,8 @@ export function metricsToColumns(rows: readonly MetricsLine[], knownStages: read
     c.time.push(Number.isFinite(t) ? t : 0);
     c.lr.push(num(r.lr) ?? 0);
     c.samplesPerSec.push(num(r.samplesPerSec) ?? 0);
+    c.rssMb.push(num(r.rssMb));
+    c.tensorMb.push(num(r.tensorMb));
     c.total.push(num(r.loss?.total));
     for (const t of LOSS_TERMS) {
       c.raw[t].push(num(r.loss?.[t]));
@@ -60,6 +62,8 @@ export function appendColumns(into: MetricsColumns, more: MetricsColumns): void 
   push(into.time, more.time);
   push(into.lr, more.lr);
   push(into.samplesPerSec, more.samplesPerSec);
+  push(into.rssMb, more.rssMb);
+  push(into.tensorMb, more.tensorMb);
   push(into.total, more.total);
   for (const t of LOSS_TERMS) {
     push(into.raw[t], more.raw[t]);

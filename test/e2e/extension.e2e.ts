@@ -32,7 +32,7 @@ const TITLES = { dashboard: 'LLaVA-KD Dashboard', samples: 'LLaVA-KD Samples', c
 const LOSS_SERIES = ['CE', 'MDist-response', 'MDist-visual', 'RDist'];
 /** Points of every series of `chart` named `base` (one per track: `CE · teacher`, `CE · kd`; or just `CE`). */
 const pointsOf = (series: Record<string, number>, chart: string, base: string): number =>
-  Object.entries(series).filter(([k]) => k === `${chart}:${base}` || k.startsWith(`${chart}:${base} · `)).reduce((a, [, v]) => a + v, 0);
+  Object.entries(series).filter(([k]) => (k === `${chart}:${base}` || k.startsWith(`${chart}:${base} · `)) && !/\((raw|band|band lo|member [^)]*)\)$/.test(k)).reduce((a, [, v]) => a + v, 0);
 /** Accessible name of a run row: `<run id>, <description>` (run ids: yyyymmdd-hhmmss-<hex>). */
 const RUN_ROW = /^\d{8}-\d{6}-[0-9a-f]+, /;
 

@@ -299,7 +299,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
           loss[k] = sums[k];
           weighted[k] = sums[k]! * activeWeights[k]!;
         }
-        const line: MetricsLine = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, lr, loss, weighted, weights: activeWeights, gradNorm, weightNorm, samplesPerSec: perStep / avg, numTensors: tf.memory().numTensors - cachedTensorCount(), ...(pendingWarnings.length ? { warnings: pendingWarnings } : {}) };
+        const line: MetricsLine = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, lr, loss, weighted, weights: activeWeights, gradNorm, weightNorm, samplesPerSec: perStep / avg, numTensors: tf.memory().numTensors - cachedTensorCount(), rssMb: Math.round(process.memoryUsage().rss / 1048576), tensorMb: Math.round(tf.memory().numBytes / 10485.76) / 100, ...(pendingWarnings.length ? { warnings: pendingWarnings } : {}) };
         pendingWarnings = [];
         writer.appendMetrics(line);
         const etaSeconds = left.seconds;
