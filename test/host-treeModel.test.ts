@@ -96,3 +96,39 @@ test('DPT from a teacher-only run trains the student LM first', () => {
   assert.deepEqual(stagesFrom(full, ['kd/dpt']), ['kd/dpt']);
   assert.deepEqual(stagesFrom(teacherOnly, ['kd/dft']), ['kd/dft']);
 });
+
+test('a named, tagged, noted run: the name is the label, #tags lead the description, the id and note are in the tooltip', () => {
+  const exp: ExperimentSummary = { file: '/w/e/kd-experiment.json', dir: '/w/e', name: 'e', label: 'e', runs: [] };
+  const named: RunSummary = { ...run('20250101-000000-abcd', { state: 'completed', accuracy: { kd: 0.71 } }, []), meta: { name: 'gamma *0.25*', tags: ['baseline', 'g:0.25'], note: 'lr too high' } };
+  const [e] = buildTree([{ ...exp, runs: [named] }]);
+  const row = e.children[0];
+  assert.equal(row.label, 'gamma *0.25*');
+  assert.equal(row.description, '#baseline #g:0.25 · completed · kd 71.0%');
+  assert.equal(row.id, 'run:/w/e/runs/20250101-000000-abcd', 'the id stays the folder (expansion state kept across a rename)');
+  assert.match(row.tooltip ?? '', /^\*\*gamma \\\*0\\\.25\\\*\*\* \(20250101\\-000000\\-abcd\) — completed/, 'name escaped, run id beside it');
+  assert.match(row.tooltip ?? '', /\n\nNote: lr too high\n\nTags: \\#baseline \\#g:0\\\.25\n\n/);
+  // Without annotations the row is as before.
+  const plain = buildTree([{ ...exp, runs: [run('r2', { state: 'completed' }, [])] }])[0].children[0];
+  assert.equal(plain.label, 'r2');
+  assert.equal(plain.description, 'completed');
+  assert.doesNotMatch(plain.tooltip ?? '', /Note:|Tags:/);
+});
+
+test('a run whose run-meta.json is malformed shows by its id, the problem in its tooltip', () => {
+  const exp: ExperimentSummary = { file: '/w/e/kd-experiment.json', dir: '/w/e', name: 'e', label: 'e', runs: [] };
+  const bad: RunSummary = { ...run('r3', { state: 'failed' }, []), meta: {}, metaError: 'run-meta.json is not valid JSON: Unexpected token' };
+  const row = buildTree([{ ...exp, runs: [bad] }])[0].children[0];
+  assert.equal(row.label, 'r3');
+  assert.match(row.description ?? '', /^failed/);
+  assert.match(row.tooltip ?? '', /⚠ run\\-meta\\\.json is not valid JSON: Unexpected token \(shown by its id\)/);
+  const noStatus: RunSummary = { ...run('r4', undefined, []), meta: { name: 'n' }, metaError: undefined };
+  assert.match(runTooltip(exp, noStatus), /^\*\*n\*\* \(r4\)\n\nStatus unreadable/);
+});
+
+test('toRunInfo carries the name, tags and note for the webviews', () => {
+  const exp: ExperimentSummary = { file: '/w/e/kd-experiment.json', dir: '/w/e', name: 'e', label: 'e', runs: [] };
+  const info = toRunInfo(exp, { ...run('r1', {}, []), meta: { name: 'mine', tags: ['a'], note: 'n' } });
+  assert.deepEqual([info.runId, info.name, info.tags, info.note], ['r1', 'mine', ['a'], 'n']);
+  const plain = toRunInfo(exp, run('r2', {}, []));
+  assert.equal('name' in plain || 'tags' in plain || 'note' in plain, false, 'absent without annotations');
+});

@@ -62,6 +62,10 @@ export interface RunInfo {
   statusError?: string;
   /** MDist divergence of the run's resolved config (config.json), e.g. `forward_kl`. */
   divergence?: string;
+  /** The user's annotations of the run (run-meta.json): a name shown instead of `runId`, tags, a note. */
+  name?: string;
+  tags?: string[];
+  note?: string;
 }
 
 /**

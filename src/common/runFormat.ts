@@ -11,6 +11,8 @@
  *   <experiment dir>/runs/<run id>/train.log     human-readable log
  *   <experiment dir>/runs/<run id>/checkpoints/<track>-<kind>.safetensors  final weights of a stage
  *   <experiment dir>/runs/<run id>/checkpoints/resume.safetensors          latest resumable state
+ *   <experiment dir>/runs/<run id>/run-meta.json the user's name, tags and note of the run: written by
+ *                                                the extension only, never by the trainer (runMeta.ts)
  *
  * This file holds types only (no runtime code), so both the trainer and the extension
  * host and the webviews can import it.

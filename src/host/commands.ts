@@ -2,7 +2,8 @@
  * Handlers of every LLaVA-KD command. Each accepts what VS Code passes from the palette (nothing),
  * a tree row (a node model; with a multi-selection also the selected nodes), a CodeLens (the
  * experiment file's Uri) or another command / webview (a run folder or experiment file path),
- * and when nothing suitable exists says so with a way forward.
+ * and when nothing suitable exists says so with a way forward. Renaming, tagging, noting and
+ * deleting runs are in runMetaCommands.ts.
  */
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import { readExperimentConfig } from './configSources';
 import { installGpuBackend } from './gpuBackend';
 import { manageTeachers } from './teacherStoreCommand';
 import { pickConfigSources, pickExperiment, pickRun, pickRuns } from './pickers';
+import { RunMetaCommands } from './runMetaCommands';
 import { FROM_REQUIREMENTS, lastRun, resumableRuns, runsWithCheckpoints, stagesFrom, type ExperimentSummary, type RunSummary } from './runModel';
 import type { RunStore } from './runStore';
 import { configuredBackend, requireTrust, type ActiveTraining, type TrainerManager } from './trainerManager';
@@ -66,7 +68,12 @@ export class Commands {
           void vscode.window.showErrorMessage(`LLaVA-KD: ${(e as Error).message}`, 'Show Log').then((p) => p && this.d.log.show(true));
         }
       });
+    const meta = new RunMetaCommands({ ...this.d, runDirsOf: argRunDirs });
     return [
+      r('llavaKd.renameRun', (a) => meta.rename(a)),
+      r('llavaKd.editRunTags', (a) => meta.editTags(a)),
+      r('llavaKd.editRunNote', (a) => meta.editNote(a)),
+      r('llavaKd.deleteRun', (a, b) => meta.delete(a, b)),
       r('llavaKd.startDistilledFineTuning', (a, b) => this.startFromRun('dft', a, b)),
       r('llavaKd.startDistilledPreTraining', (a, b) => this.startFromRun('dpt', a, b)),
       r('llavaKd.startSupervisedFineTuning', (a, b) => this.startFromRun('sft', a, b)),

@@ -1,6 +1,7 @@
 /**
  * Quick picks shared by the commands and the panels: an experiment, one run, several runs, and
- * runs-or-experiments for the config diff. Items show state, stage, accuracy and backend.
+ * runs-or-experiments for the config diff. Items show the run's name and tags, state, stage,
+ * accuracy and backend.
  */
 import * as vscode from 'vscode';
 import { formatAccuracyRecord } from './format';
@@ -21,7 +22,7 @@ export function runItem(exp: ExperimentSummary, run: RunSummary, showExp: boolea
   const ck = [...finishedCheckpointStages(run)].map((s) => s.replace('/', '-')).join(', ');
   return {
     label: `$(${run.status?.state === 'running' ? 'sync~spin' : run.status?.state === 'completed' ? 'pass' : run.status?.state === 'failed' ? 'error' : 'debug-stop'}) ${run.runId}`,
-    description: [showExp ? exp.name : '', run.status ? runDescription(run.status) : run.error ?? ''].filter(Boolean).join(' · '),
+    description: [run.meta?.name ? `"${run.meta.name}"` : '', ...(run.meta?.tags ?? []).map((t) => `#${t}`), showExp ? exp.name : '', run.status ? runDescription(run.status) : run.error ?? ''].filter(Boolean).join(' · '),
     detail: [ck ? `checkpoints: ${ck}` : 'no stage checkpoints', run.status?.backend ? `backend ${run.status.backend}` : '', formatAccuracyRecord(run.status?.accuracy)].filter(Boolean).join(' · '),
     exp,
     run,

@@ -6,6 +6,7 @@
  */
 import type { RunState, RunStatus, StageId } from '../common/runFormat';
 import type { RunInfo } from '../common/messages';
+import type { RunMeta } from '../common/runMeta';
 
 export interface CheckpointInfo {
   name: string;
@@ -22,6 +23,10 @@ export interface RunSummary {
   /** Why status.json could not be read. */
   error?: string;
   checkpoints: CheckpointInfo[];
+  /** The user's annotations (run-meta.json); absent or empty when there are none. */
+  meta?: RunMeta;
+  /** Why run-meta.json could not be used (the run still shows, by its id). */
+  metaError?: string;
 }
 
 export interface ExperimentSummary {
@@ -97,6 +102,11 @@ export function runState(run: RunSummary): RunState | 'unknown' {
   return run.status?.state ?? 'unknown';
 }
 
+/** What the tree and the pickers call a run: its name (run-meta.json) when set, else its id. */
+export function runLabel(run: RunSummary): string {
+  return run.meta?.name ?? run.runId;
+}
+
 /** Runs that `resume` can continue: stopped or failed (dead pid counts as failed), newest first. */
 export function resumableRuns(runs: RunSummary[]): RunSummary[] {
   return runs.filter((r) => r.status && (r.status.state === 'failed' || r.status.state === 'stopped')).sort(compareRunsNewestFirst);
@@ -146,6 +156,9 @@ export function toRunInfo(exp: ExperimentSummary, run: RunSummary): RunInfo {
   if (s?.error) info.error = s.error;
   if (s?.accuracy) info.accuracy = s.accuracy;
   if (!s) info.statusError = run.error ?? 'status.json missing';
+  if (run.meta?.name) info.name = run.meta.name;
+  if (run.meta?.tags?.length) info.tags = [...run.meta.tags];
+  if (run.meta?.note) info.note = run.meta.note;
   return info;
 }
 

@@ -1,5 +1,6 @@
 /**
- * Finds the experiments of the workspace (folders holding kd-experiment.json) and their runs,
+ * Finds the experiments of the workspace (folders holding kd-experiment.json) and their runs
+ * (with the user's run-meta.json annotations),
  * keeps them current from file-system events (debounced; also for runs started with the CLI in
  * a terminal) and re-checks running runs every few seconds so a dead trainer shows as failed.
  */
@@ -8,8 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser/lib/esm/main.js';
 import { EXPERIMENT_FILE } from '../common/runFormat';
-import { effectiveState, listRuns, readStatus } from '../common/runReader';
-import { findRun, fromReaderSummary, type ExperimentSummary, type RunSummary } from './runModel';
+import { RUN_META_FILE } from '../common/runMeta';
+import { findRun, type ExperimentSummary, type RunSummary } from './runModel';
+import { readRunSummary, runsOf } from './runSummaries';
 
 /** Name of an experiment: its `name` field, else its folder name. */
 export function experimentName(file: string): string {
@@ -20,20 +22,6 @@ export function experimentName(file: string): string {
     /* unreadable: fall back to the folder */
   }
   return path.basename(path.dirname(file));
-}
-
-/** One run folder read directly (for panels showing runs outside the workspace scan). */
-export function readRunSummary(runDir: string): RunSummary {
-  const res = readStatus(runDir);
-  const status = res.ok ? res.status : null;
-  return fromReaderSummary({
-    runId: path.basename(runDir),
-    dir: runDir,
-    status,
-    error: res.ok ? null : res,
-    effective: status ? effectiveState(status) : null,
-    checkpoints: [],
-  });
 }
 
 export class RunStore implements vscode.Disposable {
@@ -68,6 +56,7 @@ export class RunStore implements vscode.Disposable {
     });
     watch('**/runs/*/status.json', refresh);
     watch('**/runs/*/checkpoints/*.safetensors', refresh);
+    watch(`**/runs/*/${RUN_META_FILE}`, refresh);
     watch('**/runs/*', refresh);
     watch('**/runs/*/{metrics,eval,samples}.jsonl', (uri) => this.runFilesChanged.fire(path.dirname(uri.fsPath)));
     // A file written right after its folder was created (`llava-kd init` in a terminal, a copied
@@ -148,7 +137,7 @@ export class RunStore implements vscode.Disposable {
       const dir = path.dirname(file);
       let runs: RunSummary[] = [];
       try {
-        runs = listRuns(dir).map(fromReaderSummary);
+        runs = runsOf(dir);
       } catch (e) {
         this.log.warn(`Reading runs of ${dir} failed: ${(e as Error).message}`);
       }
@@ -185,7 +174,7 @@ export class RunStore implements vscode.Disposable {
     const dir = path.dirname(file);
     let runs: RunSummary[] = [];
     try {
-      runs = listRuns(dir).map(fromReaderSummary);
+      runs = runsOf(dir);
     } catch {
       /* no runs folder */
     }

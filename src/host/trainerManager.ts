@@ -99,6 +99,12 @@ export class TrainerManager implements vscode.Disposable {
   /** Trainings asked for while others ran and queued by the user: each starts when no training runs. */
   private readonly queue: { action: TrainerAction; cwd: string; experimentName: string }[] = [];
 
+  /** True when a queued training resumes this run folder or starts from its checkpoints (`--from`). */
+  queuedFor(runDir: string): boolean {
+    const norm = path.resolve(runDir);
+    return this.queue.some(({ action: a }) => (a.kind === 'resume' && path.resolve(a.runDir) === norm) || (a.kind === 'run' && a.from !== undefined && path.resolve(a.from) === norm));
+  }
+
   /**
    * Starts the CLI for `action` in `cwd`. While another training runs, asks first: start it
    * beside the others (they share the cores) or queue it. Returns undefined when refused (trust,

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { RunStatus, TeacherStoreUse } from '../common/runFormat';
 import { formatAccuracy, formatAccuracyRecord, formatBytes, formatEta, percent } from './format';
-import { checkpointStage, compareRunsNewestFirst, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
+import { checkpointStage, compareRunsNewestFirst, runLabel, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
 
 export type NodeKind = 'experiment' | 'run' | 'stage' | 'checkpoint' | 'teacher' | 'info';
 
@@ -90,12 +90,32 @@ function threadsLine(s: NonNullable<RunSummary['status']>): string {
   return ` · threads: ${ids.map(one).join(', ')}`;
 }
 
+/** `#baseline #gamma-0.25 · ` before a run's description, or nothing without tags. */
+export function tagsPrefix(run: RunSummary): string {
+  return run.meta?.tags?.length ? `${run.meta.tags.map((t) => `#${t}`).join(' ')} · ` : '';
+}
+
+/** Tooltip lines of a run's annotations: its note, its tags, a run-meta.json that could not be used. */
+function metaLines(run: RunSummary): string[] {
+  const out: string[] = [];
+  if (run.meta?.note) out.push(`Note: ${mdEscape(run.meta.note)}`);
+  if (run.meta?.tags?.length) out.push(`Tags: ${run.meta.tags.map((t) => mdEscape(`#${t}`)).join(' ')}`);
+  if (run.metaError) out.push(`⚠ ${mdEscape(run.metaError)} (shown by its id)`);
+  return out;
+}
+
+/** Bold heading of a run's tooltip: `**name** (run id)` when named, else `**run id**`. */
+function runHeading(run: RunSummary): string {
+  return run.meta?.name ? `**${mdEscape(run.meta.name)}** (${mdEscape(run.runId)})` : `**${mdEscape(run.runId)}**`;
+}
+
 /** Markdown tooltip of a run. */
 export function runTooltip(exp: ExperimentSummary, run: RunSummary): string {
   const s = run.status;
-  if (!s) return `**${mdEscape(run.runId)}**\n\nStatus unreadable: ${mdEscape(run.error ?? 'status.json missing')}\n\n${mdEscape(run.dir)}`;
+  if (!s) return [`${runHeading(run)}`, `Status unreadable: ${mdEscape(run.error ?? 'status.json missing')}`, ...metaLines(run), mdEscape(run.dir)].join('\n\n');
   const lines = [
-    `**${mdEscape(run.runId)}** — ${s.state}`,
+    `${runHeading(run)} — ${s.state}`,
+    ...metaLines(run),
     `Experiment: ${mdEscape(exp.name)}`,
     s.stage ? `Stage: ${mdEscape(s.stage)} (${s.step}/${s.totalSteps}), overall ${s.globalStep}/${s.globalTotalSteps} (${percent(s.globalStep, s.globalTotalSteps)}%)` : 'Stage: not started',
     `Backend: ${mdEscape(s.backend || '?')}${threadsLine(s)}`,
@@ -195,8 +215,8 @@ export function runNode(exp: ExperimentSummary, run: RunSummary): TreeNodeModel 
   return {
     kind: 'run',
     id: `run:${run.dir}`,
-    label: run.runId,
-    description: s ? runDescription(s) : `unreadable status`,
+    label: runLabel(run),
+    description: tagsPrefix(run) + (s ? runDescription(s) : `unreadable status`),
     tooltip: runTooltip(exp, run),
     icon: RUN_ICONS[state],
     contextValue: `run.${state}`,

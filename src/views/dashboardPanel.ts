@@ -12,7 +12,8 @@ import { configColumn, hyperTarget, runDivergence } from '../host/configSources'
 import { applyHyperEdit } from '../host/hyperEdit';
 import { metricsToColumns } from '../host/metricsColumns';
 import { toRunInfo } from '../host/runModel';
-import { readRunSummary, type RunStore } from '../host/runStore';
+import type { RunStore } from '../host/runStore';
+import { readRunSummary } from '../host/runSummaries';
 import { PanelBase, type PanelDeps } from './panelBase';
 
 export interface PanelServices {

@@ -1,7 +1,7 @@
 /**
  * Opens the three panels (one of each, re-targeted when opened again) and registers their
  * WebviewPanelSerializers, so they come back after a window reload from the state each webview
- * saved (its sources and UI settings).
+ * saved (its sources and UI settings); a deleted run is dropped from the panels showing it.
  */
 import * as vscode from 'vscode';
 import { PANEL_TITLES, PANEL_VIEW_TYPES, parsePanelState, type PanelKind } from '../common/messages';
@@ -56,7 +56,15 @@ export class Panels implements vscode.Disposable {
     return this.adopt(kind, panel, sources);
   }
 
-  current(kind: PanelKind): PanelBase | undefined {
+  /** Drops a source (a deleted run folder) from every open panel showing it. */
+  dropSource(source: string): void {
+    for (const p of this.open.values()) {
+      const sources = p.getSources();
+      if (sources.includes(source)) p.setSources(sources.filter((s) => s !== source));
+    }
+  }
+
+    current(kind: PanelKind): PanelBase | undefined {
     return this.open.get(kind);
   }
 
