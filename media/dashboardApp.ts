@@ -27,6 +27,8 @@ import { termTable } from './lib/termTable';
 import { buildRows, filterRows, sortRows, type SortColumn, type TableRow, type TableRun } from './lib/runTable';
 import { alignedXs, seedBand } from './lib/seedBands';
 import { renderRunTable } from './lib/runTableView';
+import { chartSvg, seriesCsv, toCsv, type SvgSeries } from './lib/exporters';
+import { isHelperSeries } from './lib/charts';
 import { effectiveAxis, evalX, trackStarts, xColumn, X_AXIS_TITLES, type XAxis } from './lib/xAxis';
 import { chartTheme, onThemeChange, withAlpha, type ChartTheme } from './lib/theme';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
@@ -148,7 +150,7 @@ function units(): Unit[] {
   const { rows } = buildRows(sh.map(tableRun), true);
   return rows.map((row) => ({ runs: row.keys.map((k) => sh.find((r) => r.info.key === k)!), label: row.kind === 'group' ? row.label : sh.find((r) => r.info.key === row.keys[0])!.info.runId }));
 }
-const tableRun = (r: RunData): TableRun => ({ key: r.info.key, runId: r.info.runId, label: r.info.runId, experiment: r.info.experimentName, config: r.config, evals: r.evals });
+const tableRun = (r: RunData): TableRun => ({ key: r.info.key, runId: r.info.runId, label: r.info.name ?? r.info.runId, experiment: r.info.experimentName, config: r.config, evals: r.evals });
 
 const axis = (): XAxis => effectiveAxis(ui.xAxis, ui.stage);
 /** Each metrics row's x on the current axis. */
@@ -310,9 +312,18 @@ function buildTypeDatasets(): LineDataset[] {
 
 // ------------------------------------------------------------------------------------- layout
 
+/** PNG · SVG · CSV links of a chart card (the host asks where to save). */
+function exportLinks(id: string, title: string): HTMLElement {
+  const box = h('span', { class: 'export-links', role: 'group', 'aria-label': `Export ${title}` });
+  for (const f of ['png', 'svg', 'csv'] as const) {
+    box.append(h('button', { class: 'link-button', id: `export-${id}-${f}`, title: `Save this chart as ${f.toUpperCase()}`, 'aria-label': `Export ${title} as ${f.toUpperCase()}`, onclick: () => exportChart(id, title, f) }, f.toUpperCase()));
+  }
+  return box;
+}
+
 function chartCard(id: string, title: string, extra?: HTMLElement, wide = false): HTMLElement {
   return h('figure', { class: `chart-card${wide ? ' wide' : ''}`, id: `card-${id}`, 'aria-label': title },
-    h('figcaption', {}, h('span', { class: 'chart-title' }, title), extra ?? null),
+    h('figcaption', {}, h('span', { class: 'chart-title' }, title), h('span', { class: 'caption-tools' }, extra ?? null, exportLinks(id, title))),
     h('div', { class: 'chart-box' }, h('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': `${title} chart` })),
     h('div', { class: 'chart-note', id: `note-${id}` }));
 }
@@ -550,7 +561,7 @@ function buildLayout(): void {
     h('header', { class: 'toolbar' }, h('h1', {}, 'LLaVA-KD Dashboard'), h('div', { id: 'run-chips', class: 'chips', 'aria-label': 'Runs' }), addBtn),
     h('section', { id: 'run-status', class: 'run-status', 'aria-label': 'Run status' }),
     h('section', { id: 'controls', class: 'controls', 'aria-label': 'Chart controls' }),
-    h('details', { class: 'runs-card', id: 'runs-card', open: true },
+    h('details', { class: 'runs-card', id: 'runs-card', open: runs.length > 1 },
       h('summary', {}, 'Runs: config differences and results'),
       h('div', { class: 'hyper-row', id: 'run-table-controls' }),
       h('div', { class: 'table-scroll' }, h('table', { id: 'run-table', class: 'legend-table run-table' })),
@@ -657,6 +668,74 @@ function render(): void {
   writeDebug();
 }
 
+// ------------------------------------------------------------------------------------- export
+
+const fileStem = (title: string): string => title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'chart';
+
+/** The chart as drawn (datasets in pixels, ticks, stage lines) for the SVG writer. */
+function svgOf(c: Chart<'line', Pt[]>, title: string): string {
+  const x = c.scales.x;
+  const y = c.scales.y;
+  const px = (p: Pt): [number, number] => [x.getPixelForValue(p.x), y.getPixelForValue(p.y)];
+  const series: SvgSeries[] = [];
+  c.data.datasets.forEach((d, i) => {
+    const label = String(d.label ?? '');
+    const pts = (d.data as Pt[]).filter((p) => Number.isFinite(p.y)).map(px);
+    const prev = c.data.datasets[i - 1];
+    const color = String(d.borderColor ?? theme.foreground);
+    if (d.fill === '-1' && prev) {
+      series.push({ label, color, width: 0, dash: [], points: pts, fillTo: (prev.data as Pt[]).map(px), fillColor: String(d.backgroundColor), legend: false });
+    } else if (d.showLine !== false && color !== 'transparent') {
+      series.push({ label, color, width: Number(d.borderWidth ?? 1.5), dash: (d.borderDash as number[] | undefined) ?? [], points: pts, legend: !isHelperSeries(label) });
+    }
+  });
+  const lines = ((c.options.plugins as { stageLines?: { lines: { x: number; label: string }[] } }).stageLines?.lines ?? []).map((l) => ({ px: x.getPixelForValue(l.x), label: l.label }));
+  return chartSvg({
+    width: c.width, height: c.height, title, area: c.chartArea,
+    xTicks: x.ticks.map((t) => ({ px: x.getPixelForValue(t.value), label: String(t.label ?? t.value) })),
+    yTicks: y.ticks.map((t) => ({ py: y.getPixelForValue(t.value), label: String(t.label ?? t.value) })),
+    xTitle: X_AXIS_TITLES[axis()], yTitle: String((c.options.scales as { y?: { title?: { text?: string } } }).y?.title?.text ?? ''),
+    stageLines: lines.filter((l) => l.px >= c.chartArea.left && l.px <= c.chartArea.right), series,
+    foreground: theme.foreground, muted: theme.muted, grid: theme.grid, background: cssBackground(),
+  });
+}
+
+const cssBackground = (): string => getComputedStyle(document.body).getPropertyValue('--vscode-editor-background').trim() || '#ffffff';
+
+function exportChart(id: string, title: string, format: 'png' | 'svg' | 'csv'): void {
+  const c = charts[id];
+  if (!c) return;
+  const name = `${fileStem(title)}.${format}`;
+  if (format === 'csv') {
+    const series = c.data.datasets.filter((d) => !/\((band|band lo|member [^)]*)\)$/.test(String(d.label))).map((d) => ({ label: String(d.label), points: d.data as Pt[] }));
+    post({ type: 'export', format, name, data: seriesCsv(X_AXIS_TITLES[axis()], series) });
+  } else if (format === 'svg') {
+    post({ type: 'export', format, name, data: svgOf(c, title) });
+  } else {
+    // The canvas is transparent: draw it on the editor background so the PNG reads as on screen.
+    const canvas = document.createElement('canvas');
+    canvas.width = c.canvas.width;
+    canvas.height = c.canvas.height;
+    const ctx = canvas.getContext('2d')!;
+    ctx.fillStyle = cssBackground();
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(c.canvas, 0, 0);
+    post({ type: 'export', format, name, data: canvas.toDataURL('image/png') });
+  }
+}
+
+/** The run table as shown (filtered, sorted), as CSV with the numbers unformatted. */
+function exportTable(): void {
+  const { rows, keys, types } = tableRows();
+  const iv = (i?: { mean: number; std: number; n: number; lo: number; hi: number }): (number | string)[] => (i ? [i.mean, i.n > 1 ? i.std : '', i.n, Number.isFinite(i.lo) ? i.lo : '', Number.isFinite(i.hi) ? i.hi : ''] : ['', '', '', '', '']);
+  const ivHead = (n: string): string[] => [n, `${n} std`, `${n} N`, `${n} 95% lo`, `${n} 95% hi`];
+  const head = ['row', 'label', 'runs', 'control', ...keys, ...ivHead('val kd'), ...ivHead('test kd'), ...types.flatMap((t) => ivHead(`test kd ${t}`)), ...ivHead('teacher'), ...ivHead('baseline'), 'gap closed', 'gap closed 95% lo', 'gap closed 95% hi', ...ivHead('KD - baseline'), ...ivHead('KD - control')];
+  const body = rows.map((r) => [r.kind, r.label, r.keys.map((k) => runs.find((x) => x.info.key === k)?.info.runId ?? k).join(' '), r.control ? 'yes' : '', ...keys.map((k) => r.config[k] ?? ''),
+    ...iv(r.valKd), ...iv(r.testKd), ...types.flatMap((t) => iv(r.byType[t])), ...iv(r.teacher), ...iv(r.baseline),
+    r.gap?.value ?? '', r.gap && Number.isFinite(r.gap.lo) ? r.gap.lo : '', r.gap && Number.isFinite(r.gap.hi) ? r.gap.hi : '', ...iv(r.kdMinusBaseline), ...iv(r.kdMinusControl)]);
+  post({ type: 'export', format: 'csv', name: 'run-table.csv', data: toCsv([head, ...body]) });
+}
+
 // ------------------------------------------------------------------------------------- run table
 
 /** The rows the run table shows now (grouped or not, filtered, sorted). */
@@ -678,7 +757,9 @@ function renderTableControls(): void {
     runTable();
     writeDebug();
   });
-  box.append(filter, checkbox('group-seeds', 'Group seeds (mean ± std over runs that differ only in the seed)', ui.grouped, (v) => {
+  const csv = h('vscode-button', { id: 'export-run-table', secondary: true, icon: 'export', 'aria-label': 'Export the run table as CSV' }, 'Export CSV');
+  csv.addEventListener('click', exportTable);
+  box.append(filter, csv, checkbox('group-seeds', 'Group seeds (mean ± std over runs that differ only in the seed)', ui.grouped, (v) => {
     ui.grouped = v;
     persist();
     scheduleRender(true);

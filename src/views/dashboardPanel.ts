@@ -15,6 +15,7 @@ import { toRunInfo } from '../host/runModel';
 import type { RunStore } from '../host/runStore';
 import { readRunSummary } from '../host/runSummaries';
 import { PanelBase, type PanelDeps } from './panelBase';
+import { saveExport } from './exportSave';
 
 export interface PanelServices {
   store: RunStore;
@@ -163,6 +164,10 @@ export class DashboardPanel extends PanelBase {
         this.hyper = this.hyper.map((t) => (t.experimentFile === m.experimentFile ? target : t));
         this.post({ type: 'hyper/result', ok: r.ok, message: r.message, target });
         if (r.ok) this.deps.log.info(r.message);
+        break;
+      }
+      case 'export': {
+        await saveExport(m.format, m.name, m.data, this.deps.log);
         break;
       }
       case 'openFile': {
