@@ -14,19 +14,9 @@ import { DIVERGENCES, DIVERGENCE_FORMULAS, rowDivergence } from '../src/trainer/
 import {
   kdLoss, kdLossRows, maskedCrossEntropy, mdistResponse, mdistVisual, rdist, relationMatrix, useFusedRowTerms, type MdistOptions,
 } from '../src/trainer/losses/kd';
+import { mulberry32 } from '../src/common/random';
 
 // ---------------------------------------------------------------- seeded random inputs
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n normal(0, scale²) numbers, rounded to float32 so tf and the reference see identical inputs. */
 function randn(n: number, seed: number, scale = 1): Float64Array {

@@ -13,9 +13,18 @@ export class ExperimentCodeLens implements vscode.CodeLensProvider, vscode.Dispo
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   // Problems can change without an edit (a data file created or deleted): follow the diagnostics.
-  private readonly sub = vscode.languages.onDidChangeDiagnostics((e) => {
-    if (e.uris.some((u) => path.basename(u.fsPath) === EXPERIMENT_FILE)) this.changed.fire();
-  });
+  private readonly subs = [
+    vscode.languages.onDidChangeDiagnostics((e) => {
+      if (e.uris.some((u) => path.basename(u.fsPath) === EXPERIMENT_FILE)) this.changed.fire();
+    }),
+    // And on every edit and save of an experiment file, so the lens never lags behind the text.
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (path.basename(e.document.uri.fsPath) === EXPERIMENT_FILE) this.changed.fire();
+    }),
+    vscode.workspace.onDidSaveTextDocument((d) => {
+      if (path.basename(d.uri.fsPath) === EXPERIMENT_FILE) this.changed.fire();
+    }),
+  ];
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const range = new vscode.Range(0, 0, 0, 0);
@@ -29,7 +38,7 @@ export class ExperimentCodeLens implements vscode.CodeLensProvider, vscode.Dispo
   }
 
   dispose(): void {
-    this.sub.dispose();
+    for (const d of this.subs) d.dispose();
     this.changed.dispose();
   }
 }

@@ -796,7 +796,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     // The CodeLens over the invalid file: the problem count, no run lens.
     const lenses = page.locator('.part.editor .monaco-editor .codelens-decoration');
     const lensText = async (): Promise<string> => (await lenses.allInnerTexts()).join(' | ');
-    await waitUntil(page, async () => (/3 problems: fix them first/.test(await lensText()) ? true : undefined), 'the CodeLens "3 problems: fix them first"');
+    await waitUntil(page, async () => (/3 problems: fix them first/.test(await lensText()) ? true : undefined), `the CodeLens "3 problems: fix them first" (shown: ${await lensText()})`);
     assert.doesNotMatch(await lensText(), /Run Full Pipeline|Run Stage/);
 
     // Quick fix (Ctrl+.) on the misspelt key: it becomes "workers".
