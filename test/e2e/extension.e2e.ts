@@ -730,20 +730,22 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     // Export through the save dialog: the run table as CSV, the loss chart as SVG and PNG.
     const outDir = path.join(ws, 'exports');
     fs.mkdirSync(outDir, { recursive: true });
-    const saveAs = async (button: string, file: string): Promise<Buffer> => {
+    const saveAs = async (button: string, file: string, proposed: string): Promise<Buffer> => {
       await dash.locator(button).click();
+      // code-server's save dialog fills in the proposed path a moment after it opens: wait for it, then type ours.
+      await waitUntil(page, async () => ((await quickInputState(page)).value.endsWith(proposed) ? true : undefined), `the save dialog proposing ${proposed}`);
       await answerQuickInput(page, path.join(outDir, file));
       return waitUntil(page, async () => (fs.existsSync(path.join(outDir, file)) && fs.statSync(path.join(outDir, file)).size > 0 ? fs.readFileSync(path.join(outDir, file)) : undefined), `${file} written`);
     };
-    const csv = (await saveAs('#export-run-table', 'run-table.csv')).toString('utf8').trim().split('\r\n');
+    const csv = (await saveAs('#export-run-table', 'run-table.csv', 'run-table.csv')).toString('utf8').trim().split('\r\n');
     assert.match(csv[0], /^row,label,runs,control,seed,.*stages\.dft\.loss\.rel,val kd,/, `CSV header: ${csv[0]}`);
     assert.equal(csv.length, 4, 'a header and the three rows');
     assert.ok(csv.some((l) => l.startsWith('group,seeds (2 seeds),') && l.includes(`,${mean},`)), `the group row with its mean test accuracy ${mean}: ${csv.join(' | ')}`);
-    const svg = (await saveAs('#export-loss-svg', 'loss.svg')).toString('utf8');
+    const svg = (await saveAs('#export-loss-svg', 'loss.svg', 'loss-breakdown.svg')).toString('utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.ok((svg.match(/<polyline /g) ?? []).length >= 6, 'the series as vector polylines');
     assert.match(svg, />CE · kd · seeds \(2 seeds\)</, 'the legend names the group');
-    const png = await saveAs('#export-loss-png', 'loss.png');
+    const png = await saveAs('#export-loss-png', 'loss.png', 'loss-breakdown.png');
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
     // Sorting: by test accuracy, descending on the second click.
     await dash.locator('#run-table th[data-col="testKd"] button').click();
