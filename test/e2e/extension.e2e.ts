@@ -734,8 +734,16 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
       await dash.locator(button).click();
       // code-server's save dialog fills in the proposed path a moment after it opens: wait for it, then type ours.
       await waitUntil(page, async () => ((await quickInputState(page)).value.endsWith(proposed) ? true : undefined), `the save dialog proposing ${proposed}`);
-      await answerQuickInput(page, path.join(outDir, file));
-      return waitUntil(page, async () => (fs.existsSync(path.join(outDir, file)) && fs.statSync(path.join(outDir, file)).size > 0 ? fs.readFileSync(path.join(outDir, file)) : undefined), `${file} written`);
+      const target = path.join(outDir, file);
+      await page.locator('.quick-input-widget .quick-input-box input').fill(target);
+      await page.keyboard.press('Enter');
+      // The dialog may still be listing the folder when Enter comes (then it ignores it): press its OK button until it takes the path.
+      return waitUntil(page, async () => {
+        if (fs.existsSync(target) && fs.statSync(target).size > 0) return fs.readFileSync(target);
+        const st = await quickInputState(page);
+        if (st.visible && st.value === target) await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click({ timeout: 1000 }).catch(() => undefined);
+        return undefined;
+      }, `${file} written`);
     };
     const csv = (await saveAs('#export-run-table', 'run-table.csv', 'run-table.csv')).toString('utf8').trim().split('\r\n');
     assert.match(csv[0], /^row,label,runs,control,seed,.*stages\.dft\.loss\.rel,val kd,/, `CSV header: ${csv[0]}`);
