@@ -144,7 +144,15 @@ interface Unit {
   label: string;
 }
 
+/** The units of the current render (computed once per render and message: grouping runs the run-table statistics). */
+let unitsMemo: Unit[] | null = null;
+
 function units(): Unit[] {
+  if (!unitsMemo) unitsMemo = computeUnits();
+  return unitsMemo;
+}
+
+function computeUnits(): Unit[] {
   const sh = shown();
   if (!ui.grouped || sh.length < 2) return sh.map((r) => ({ runs: [r], label: r.info.runId }));
   const { rows } = buildRows(sh.map(tableRun), true);
@@ -614,6 +622,7 @@ function scheduleRender(now = false): void {
 
 function render(): void {
   if (!charts.loss) return;
+  unitsMemo = null;
   const opts = stageOptions();
   if (opts.map((o) => o.value).join(',') !== stageSelectKey) renderControls();
   const lines = stageLinesFor();
@@ -833,6 +842,7 @@ function writeDebug(): void {
 // ------------------------------------------------------------------------------------- messages
 
 function onMessage(m: HostMessage): void {
+  unitsMemo = null;
   if (showCommonState(root, m)) return;
   switch (m.type) {
     case 'dashboard/init':
