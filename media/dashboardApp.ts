@@ -28,7 +28,10 @@ import { buildRows, filterRows, sortRows, type SortColumn, type TableRow, type T
 import { alignedXs, seedBand } from './lib/seedBands';
 import { renderRunTable } from './lib/runTableView';
 import { chartSvg, seriesCsv, toCsv, type SvgSeries } from './lib/exporters';
-import { isHelperSeries } from './lib/charts';
+import { isHelperSeries, makeScatterChart } from './lib/charts';
+import { numericKeys, resultPoints, RESULT_METRICS, type ResultMetric } from './lib/paramsResults';
+import { differingKeys } from './lib/runTable';
+import { attachZoom, type XRange } from './lib/zoom';
 import { effectiveAxis, evalX, trackStarts, xColumn, X_AXIS_TITLES, type XAxis } from './lib/xAxis';
 import { chartTheme, onThemeChange, withAlpha, type ChartTheme } from './lib/theme';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
@@ -57,11 +60,16 @@ interface Ui {
   hidden: string[];
   tableSort: { column: SortColumn; dir: 'asc' | 'desc' };
   tableFilter: string;
+  /** Parameters vs results: the config key on x and the result on y. */
+  paramKey: string;
+  paramMetric: ResultMetric;
+  /** The zoomed x range every line chart shows (null: the whole data). */
+  xRange: XRange | null;
   [k: string]: unknown;
 }
 
 const saved = loadState();
-const ui: Ui = { smoothing: 0.6, weighted: false, stage: '', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', grouped: true, hidden: [], tableSort: { column: 'label', dir: 'asc' }, tableFilter: '', ...(saved.ui as Partial<Ui>) };
+const ui: Ui = { smoothing: 0.6, weighted: false, stage: '', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', grouped: true, hidden: [], tableSort: { column: 'label', dir: 'asc' }, tableFilter: '', paramKey: '', paramMetric: 'testKd', xRange: null, ...(saved.ui as Partial<Ui>) };
 let runs: RunData[] = [];
 let hyper: HyperTarget[] = [];
 let theme: ChartTheme = chartTheme();
@@ -332,7 +340,7 @@ function exportLinks(id: string, title: string): HTMLElement {
 function chartCard(id: string, title: string, extra?: HTMLElement, wide = false): HTMLElement {
   return h('figure', { class: `chart-card${wide ? ' wide' : ''}`, id: `card-${id}`, 'aria-label': title },
     h('figcaption', {}, h('span', { class: 'chart-title' }, title), h('span', { class: 'caption-tools' }, extra ?? null, exportLinks(id, title))),
-    h('div', { class: 'chart-box' }, h('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': `${title} chart` })),
+    h('div', { class: 'chart-box' }, h('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': `${title} chart (drag to zoom, Shift+drag to pan, double-click to reset)` }), h('div', { class: 'zoom-overlay', id: `zoom-${id}` })),
     h('div', { class: 'chart-note', id: `note-${id}` }));
 }
 
@@ -387,6 +395,7 @@ function renderControls(): void {
   stageSelectKey = opts.map((o) => o.value).join(',');
   box.append(select('stage-filter', 'Stage', opts, ui.stage, (v) => {
     ui.stage = v;
+    ui.xRange = null;
     persist();
     renderControls();
     scheduleRender(true);
@@ -399,11 +408,21 @@ function renderControls(): void {
     { value: 'time', label: 'Wall time' },
   ];
   if (!axes.some((a) => a.value === ui.xAxis)) ui.xAxis = 'auto';
+  const reset = h('vscode-button', { id: 'reset-zoom', secondary: true, icon: 'zoom-out', 'aria-label': 'Reset zoom', title: 'Show the whole x range (or double-click a chart)' }, 'Reset zoom');
+  reset.addEventListener('click', () => {
+    ui.xRange = null;
+    persist();
+    renderZoomButton();
+    scheduleRender(true);
+  });
   box.append(select('x-axis', 'X axis', axes, ui.xAxis, (v) => {
     ui.xAxis = v as Ui['xAxis'];
+    ui.xRange = null;
     persist();
+    renderZoomButton();
     scheduleRender(true);
-  }));
+  }), reset);
+  renderZoomButton();
 }
 
 function renderRuns(): void {
@@ -583,7 +602,9 @@ function buildLayout(): void {
       chartCard('sps', 'Samples/s'),
       chartCard('mem', 'Memory (trainer process, tensors)'),
       chartCard('acc', 'Eval accuracy'),
-      chartCard('types', 'Accuracy per question type', typeSel)),
+      chartCard('types', 'Accuracy per question type', typeSel),
+      h('div', { class: 'term-grid', id: 'type-grid', 'aria-label': 'Validation accuracy of the students per question type, every shown run' }),
+      chartCard('params', 'Parameters vs results', h('span', { id: 'params-controls', class: 'caption-tools' }), true)),
     h('details', { class: 'hyper', id: 'hyper', open: true },
       h('summary', {}, 'Hyper-parameters for the next run (edits kd-experiment.json, undoable)'),
       h('div', { id: 'hyper-body' })),
@@ -593,8 +614,50 @@ function buildLayout(): void {
   rebuildCharts();
 }
 
+/** Drag-to-zoom, Shift+drag pan and double-click reset on a line chart; the range is shared by all. */
+function zoomable(id: string): void {
+  const c = charts[id];
+  const overlay = document.getElementById(`zoom-${id}`);
+  if (!c || !overlay) return;
+  zoomDetach.push(attachZoom({
+    canvas: c.canvas,
+    valueAt: (px) => c.scales.x.getValueForPixel(px) ?? 0,
+    area: () => c.chartArea,
+    range: () => ({ min: c.scales.x.min, max: c.scales.x.max }),
+    extent: () => {
+      const xs = c.data.datasets.flatMap((d) => (d.data as Pt[]).map((p) => p.x));
+      return xs.length ? { min: Math.min(...xs), max: Math.max(...xs) } : { min: 0, max: 1 };
+    },
+    onRange: (r) => {
+      ui.xRange = r;
+      persist();
+      renderZoomButton();
+      scheduleRender(true);
+    },
+  }, overlay));
+}
+/** Detach functions of the zoom handlers of the current charts. */
+const zoomDetach: (() => void)[] = [];
+
+/** The shared zoom range on a chart's x axis (undefined bounds: the data's). */
+function applyRange(c: Chart<'line', Pt[]>): void {
+  const x = (c.options.scales as { x: { min?: number; max?: number } }).x;
+  x.min = ui.xRange?.min;
+  x.max = ui.xRange?.max;
+}
+
+function renderZoomButton(): void {
+  const b = document.getElementById('reset-zoom');
+  if (b) b.hidden = !ui.xRange;
+}
+
 function rebuildCharts(): void {
-  for (const c of Object.values(charts)) c.destroy();
+  for (const f of zoomDetach.splice(0)) f();
+  for (const [id, c] of Object.entries(charts)) {
+    c.destroy();
+    delete charts[id];
+  }
+  typeChartIds.length = 0;
   const mk = (id: string, yTitle: string, extra: Partial<Parameters<typeof makeLineChart>[2]> = {}): void => {
     const canvas = document.getElementById(`chart-${id}`) as HTMLCanvasElement | null;
     if (canvas) charts[id] = makeLineChart(canvas, theme, { yTitle, ...extra });
@@ -607,6 +670,10 @@ function rebuildCharts(): void {
   mk('mem', 'MiB');
   mk('acc', 'accuracy', { percent: true, yMin: 0, yMax: 1 });
   mk('types', 'accuracy', { percent: true, yMin: 0, yMax: 1 });
+  for (const id of Object.keys(charts)) zoomable(id);
+  const pc = document.getElementById('chart-params') as HTMLCanvasElement | null;
+  if (pc) charts.params = makeScatterChart(pc, theme, { xTitle: ui.paramKey || 'config value', yTitle: 'result', percentY: true });
+  typeGridKey = '';
   scheduleRender(true);
 }
 
@@ -631,6 +698,7 @@ function render(): void {
     c.data.datasets = ds;
     setStageLines(c, lines);
     setXTitle(c, X_AXIS_TITLES[axis()]);
+    applyRange(c);
     c.update('none');
     const n = document.getElementById(`note-${id}`);
     if (n) n.textContent = ds.length ? '' : note;
@@ -669,12 +737,99 @@ function render(): void {
     }
   }
   set('types', typeDatasets, 'No evaluation yet.');
+  renderTypeGrid();
+  renderParams();
   const mode = document.getElementById('loss-mode');
   if (mode) mode.textContent = ui.weighted ? 'weighted (weight × raw)' : 'raw';
   lossLegend();
   testTable();
   runTable();
   writeDebug();
+}
+
+// ------------------------------------------------------------------------------------- per-type grid, params vs results
+
+let typeGridKey = '';
+const typeChartIds: string[] = [];
+
+/** Question types the shown runs' students were evaluated on (validation). */
+const shownTypes = (): string[] => [...new Set(shown().flatMap((r) => r.evals.filter((e) => e.model === 'kd' && e.split === 'val').flatMap((e) => Object.keys(e.byType ?? {}))))].sort();
+
+/**
+ * With several runs (or groups) shown: one small chart per question type, a line per run or
+ * group (its band with seeds): the student's validation accuracy on that type over training.
+ */
+function renderTypeGrid(): void {
+  const grid = document.getElementById('type-grid');
+  if (!grid) return;
+  const us = units();
+  const types = us.length > 1 ? shownTypes() : [];
+  const key = types.join(',');
+  if (key !== typeGridKey) {
+    typeGridKey = key;
+    for (const id of typeChartIds.splice(0)) {
+      charts[id]?.destroy();
+      delete charts[id];
+    }
+    clear(grid);
+    for (const t of types) {
+      grid.append(chartCard(`type-${t}`, `${t} questions (val, kd)`));
+      const canvas = document.getElementById(`chart-type-${t}`) as HTMLCanvasElement;
+      charts[`type-${t}`] = makeLineChart(canvas, theme, { yTitle: 'accuracy', percent: true, yMin: 0, yMax: 1 });
+      zoomable(`type-${t}`);
+      typeChartIds.push(`type-${t}`);
+    }
+  }
+  for (const t of types) {
+    const out: LineDataset[] = [];
+    for (const u of us) {
+      const pts = u.runs.map((r) => evalsShown(r).filter((e) => e.model === 'kd' && e.split === 'val' && Number.isFinite(e.byType?.[t])).map((e) => ({ x: evalAt(r, e), y: e.byType[t] })));
+      addUnitSeries(out, u, u.label, pts, runColor(u.runs[0]), [], false, []);
+    }
+    const c = charts[`type-${t}`];
+    c.data.datasets = out;
+    setXTitle(c, X_AXIS_TITLES[axis()]);
+    applyRange(c);
+    c.update('none');
+  }
+}
+
+/** Parameters vs results: a point per shown run, x = a numeric config value that differs, y = a result. */
+function renderParams(): void {
+  const card = document.getElementById('card-params');
+  const c = charts.params;
+  if (!card || !c) return;
+  const trs = shown().map(tableRun);
+  const keys = numericKeys(trs, differingKeys(trs.map((r) => r.config)));
+  card.classList.toggle('hidden-card', trs.length < 2);
+  const box = document.getElementById('params-controls');
+  if (!keys.includes(ui.paramKey)) ui.paramKey = keys.find((k) => k !== 'seed') ?? keys[0] ?? '';
+  if (box && box.dataset.key !== `${keys.join(',')}|${ui.paramKey}|${ui.paramMetric}`) {
+    box.dataset.key = `${keys.join(',')}|${ui.paramKey}|${ui.paramMetric}`;
+    clear(box);
+    if (keys.length) {
+      box.append(select('param-key', 'x', keys.map((k) => ({ value: k, label: k })), ui.paramKey, (v) => {
+        ui.paramKey = v;
+        persist();
+        scheduleRender(true);
+      }), select('param-metric', 'y', RESULT_METRICS, ui.paramMetric, (v) => {
+        ui.paramMetric = v as ResultMetric;
+        persist();
+        scheduleRender(true);
+      }));
+    }
+  }
+  const pts = keys.length ? resultPoints(trs, ui.paramKey, ui.paramMetric) : [];
+  c.data.datasets = pts.map((p) => {
+    const r = runs.find((x) => x.info.key === p.key)!;
+    return { label: p.label, data: [{ x: p.x, y: p.y }], backgroundColor: runColor(r), borderColor: runColor(r), pointStyle: p.control ? 'rect' : 'circle', showLine: false };
+  });
+  const sc = c.options.scales as { x: { title: { text: string } }; y: { title: { text: string }; ticks: { callback?: unknown } } };
+  sc.x.title.text = ui.paramKey || 'config value';
+  sc.y.title.text = RESULT_METRICS.find((m) => m.value === ui.paramMetric)!.label;
+  c.update('none');
+  const note = document.getElementById('note-params');
+  if (note) note.textContent = trs.length < 2 ? '' : !keys.length ? 'The shown runs differ in no numeric config value.' : pts.length ? '' : 'No shown run has this result yet.';
 }
 
 // ------------------------------------------------------------------------------------- export
@@ -833,6 +988,10 @@ function writeDebug(): void {
       return [...t.querySelectorAll('tbody tr')].map((tr) => ({ id: tr.getAttribute('data-row'), cells: Object.fromEntries([...tr.querySelectorAll('td')].map((td, i) => [cols[i], (td.textContent ?? '').trim()])) }));
     })(),
     hidden: ui.hidden.length,
+    xRange: ui.xRange,
+    lossScale: charts.loss ? { min: charts.loss.scales.x.min, max: charts.loss.scales.x.max } : null,
+    params: { key: ui.paramKey, metric: ui.paramMetric, points: (charts.params?.data.datasets ?? []).map((d) => ({ label: d.label, x: (d.data[0] as Pt | undefined)?.x, y: (d.data[0] as Pt | undefined)?.y })) },
+    typeCharts: typeChartIds.length,
     grouped: ui.grouped,
     /** Top of the y axis of the breakdown and of each per-term chart (what scale a term is read at). */
     yMax: Object.fromEntries(['loss', ...TERM_CHARTS.map((t) => `term-${t}`)].map((id) => [id, charts[id]?.scales.y?.max ?? null])),

@@ -5,13 +5,13 @@
  * fluid with 100k points.
  */
 import {
-  Chart, Decimation, Filler, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Tooltip,
+  Chart, Decimation, Filler, Legend, LineController, ScatterController, LineElement, LinearScale, LogarithmicScale, PointElement, Tooltip,
   type ChartDataset, type LegendItem, type Plugin, type TooltipItem,
 } from 'chart.js';
 import type { ChartTheme } from './theme';
 import { layoutStageLabels } from './stageLabels';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Decimation, Filler, Legend, Tooltip);
+Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Decimation, Filler, Legend, Tooltip);
 
 /** Datasets drawn but not listed in legends and tooltips: raw copies, seed-group bands and members. */
 export const isHelperSeries = (label: string): boolean => /\((raw|band|band lo|member [^)]*)\)$/.test(label);
@@ -124,6 +124,35 @@ export function makeLineChart(canvas: HTMLCanvasElement, theme: ChartTheme, o: L
       } as never,
     },
   });
+}
+
+/** A themed scatter chart (parameters vs results): one dataset per run, its point labelled in the tooltip. */
+export function makeScatterChart(canvas: HTMLCanvasElement, theme: ChartTheme, o: { xTitle: string; yTitle: string; percentY: boolean }): Chart<'line', Pt[]> {
+  Chart.defaults.font.family = theme.font;
+  return new Chart(canvas, {
+    type: 'scatter',
+    data: { datasets: [] },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      elements: { point: { radius: 5, hoverRadius: 7 } },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: o.xTitle, color: theme.muted }, ticks: { color: theme.muted }, grid: { color: theme.grid } },
+        y: {
+          type: 'linear',
+          title: { display: true, text: o.yTitle, color: theme.muted },
+          ticks: { color: theme.muted, ...(o.percentY ? { callback: (v) => `${Math.round(Number(v) * 100)}%` } : {}) },
+          grid: { color: theme.grid },
+        },
+      },
+      plugins: {
+        legend: { labels: { color: theme.foreground, boxWidth: 10 } },
+        tooltip: { callbacks: { label: (ctx: TooltipItem<'scatter'>) => `${ctx.dataset.label}: x ${formatNum(ctx.parsed.x ?? NaN)}, ${o.percentY ? `${((ctx.parsed.y ?? NaN) * 100).toFixed(1)}%` : formatNum(ctx.parsed.y ?? NaN)}` } },
+        stageLines: { lines: [], color: theme.stageLine },
+      } as never,
+    },
+  }) as unknown as Chart<'line', Pt[]>;
 }
 
 /** Applies a new theme to an existing chart. */

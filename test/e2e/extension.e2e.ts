@@ -755,6 +755,34 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     assert.match(svg, />CE · kd · seeds \(2 seeds\)</, 'the legend names the group');
     const png = await saveAs('#export-loss-png', 'loss.png', 'loss-breakdown.png');
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+    // Parameters vs results: x = the differing numeric key (γ of DFT), a point per run at its final test accuracy.
+    const pr = await waitDebug<DashDebug & { params: { key: string; metric: string; points: { label: string; x: number; y: number }[] }; typeCharts: number }>(page, dash,
+      (x) => x.state === 'ready', 'the params view');
+    assert.equal(pr.params.key, 'stages.dft.loss.rel');
+    assert.equal(pr.params.points.length, 4, `a point per run: ${JSON.stringify(pr.params.points)}`);
+    const p1 = pr.params.points.find((q) => q.label === path.basename(runs.first!))!;
+    assert.deepEqual([p1.x, p1.y], [0.5, finalKd(runs.first)]);
+    assert.equal(pr.params.points.find((q) => q.label === path.basename(runs.second!))!.x, 0.25);
+    assert.ok(pr.typeCharts >= 2, `accuracy per question type for every shown run: ${pr.typeCharts} small charts`);
+    await dash.locator('#card-params').scrollIntoViewIfNeeded();
+    await screenshot(page, 'dashboard-params-vs-results');
+    // Zoom: a drag across the loss chart zooms every chart to that range; a double click resets.
+    const canvas = dash.locator('#chart-loss');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.6);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.6, { steps: 5 });
+    await page.mouse.move(box.x + box.width * 0.75, box.y + box.height * 0.6, { steps: 5 });
+    await page.mouse.up();
+    type ZoomDebug = DashDebug & { xRange: { min: number; max: number } | null; lossScale: { min: number; max: number } };
+    const z = await waitDebug<ZoomDebug>(page, dash, (x) => x.xRange !== null, 'the charts zoomed to the dragged range');
+    const full = d.lossX!;
+    assert.ok(z.xRange!.min > full.min && z.xRange!.max < full.max, `zoomed inside the data (${JSON.stringify(z.xRange)} of ${JSON.stringify(full)})`);
+    assert.ok(Math.abs(z.lossScale.min - z.xRange!.min) < 1e-6 && Math.abs(z.lossScale.max - z.xRange!.max) < 1e-6, `the loss chart's axis follows (${JSON.stringify(z.lossScale)})`);
+    await screenshot(page, 'dashboard-zoomed');
+    await canvas.dblclick();
+    await waitDebug<ZoomDebug>(page, dash, (x) => x.xRange === null, 'zoom reset by a double click');
     // Sorting: by test accuracy, descending on the second click.
     await dash.locator('#run-table th[data-col="testKd"] button').click();
     await dash.locator('#run-table th[data-col="testKd"] button').click();
