@@ -1,7 +1,10 @@
 /**
  * CodeLens at the top of kd-experiment.json (lensModel.ts): Run Full Pipeline, Run Stage…,
  * Start Distilled Fine-Tuning, Compare with Last Run; over a file that does not validate, only
- * "N problems: fix them first", which opens Problems. Refreshed when the file's diagnostics change.
+ * "N problems: fix them first", which opens Problems. VS Code asks again after each edit; the
+ * provider also signals a change when a file's problem count changes without an edit (a data
+ * file created or deleted), and only then: VS Code restarts its CodeLens delay at every change
+ * signal, so signalling on every diagnostics event could keep the lenses from ever updating.
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
@@ -9,36 +12,45 @@ import { EXPERIMENT_FILE } from '../common/runFormat';
 import { experimentProblems } from './experimentCheck';
 import { experimentLenses } from './lensModel';
 
+/** Problems of an experiment document (0 when the check itself fails: the run refuses with the reason anyway). */
+function problemCount(doc: vscode.TextDocument): number {
+  try {
+    return experimentProblems(doc.getText(), doc.uri.fsPath).length;
+  } catch {
+    return 0;
+  }
+}
+
 export class ExperimentCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
-  // Problems can change without an edit (a data file created or deleted): follow the diagnostics.
-  private readonly subs = [
-    vscode.languages.onDidChangeDiagnostics((e) => {
-      if (e.uris.some((u) => path.basename(u.fsPath) === EXPERIMENT_FILE)) this.changed.fire();
-    }),
-    // And on every edit and save of an experiment file, so the lens never lags behind the text.
-    vscode.workspace.onDidChangeTextDocument((e) => {
-      if (path.basename(e.document.uri.fsPath) === EXPERIMENT_FILE) this.changed.fire();
-    }),
-    vscode.workspace.onDidSaveTextDocument((d) => {
-      if (path.basename(d.uri.fsPath) === EXPERIMENT_FILE) this.changed.fire();
-    }),
-  ];
+  /** The problem count each document's lenses were last computed with. */
+  private readonly shown = new Map<string, number>();
+  private readonly sub = vscode.languages.onDidChangeDiagnostics((e) => {
+    let stale = false;
+    for (const uri of e.uris) {
+      if (path.basename(uri.fsPath) !== EXPERIMENT_FILE) continue;
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      const key = uri.toString();
+      if (!doc || !this.shown.has(key)) continue;
+      const n = problemCount(doc);
+      if (this.shown.get(key) === n) continue;
+      // Signal once per new count (repeated diagnostics events with the same count stay quiet).
+      this.shown.set(key, n);
+      stale = true;
+    }
+    if (stale) this.changed.fire();
+  });
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const range = new vscode.Range(0, 0, 0, 0);
-    let count: number;
-    try {
-      count = experimentProblems(doc.getText(), doc.uri.fsPath).length;
-    } catch {
-      count = 0;
-    }
+    const count = problemCount(doc);
+    this.shown.set(doc.uri.toString(), count);
     return experimentLenses(count).map((l) => new vscode.CodeLens(range, { title: l.title, command: l.command, tooltip: l.tooltip, arguments: l.withFile ? [doc.uri] : [] }));
   }
 
   dispose(): void {
-    for (const d of this.subs) d.dispose();
+    this.sub.dispose();
     this.changed.dispose();
   }
 }

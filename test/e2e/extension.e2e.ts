@@ -799,6 +799,23 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     assert.equal(flat.table.length, 4);
     assert.ok(!Object.keys(flat.series).some((k) => k.endsWith('(band)')), 'no bands when ungrouped');
     await dash.locator('#group-seeds').click();
+
+    // The same views in a dark workbench (the Color Theme picker, as a user switches), then back.
+    const bodyClass = async (): Promise<string> => (await dash.locator('body').getAttribute('class')) ?? '';
+    const pickTheme = async (name: string, bodyWants: string): Promise<void> => {
+      await runCommand(page, 'Preferences: Color Theme');
+      await page.locator('.quick-input-widget .quick-input-box input').fill(name);
+      await waitUntil(page, async () => ((await quickInputState(page)).items.some((i) => i.includes(name)) ? true : undefined), `the theme "${name}" in the picker`);
+      await page.keyboard.press('Enter');
+      await waitUntil(page, async () => ((await bodyClass()).includes(bodyWants) ? true : undefined), `the dashboard in ${name} (${bodyWants})`);
+    };
+    await pickTheme('Dark Modern', 'vscode-dark');
+    await waitUntil(page, async () => (await colouredPixels(dash, '#chart-loss') > 300 ? true : undefined), 'the loss chart redrawn in the dark theme');
+    await dash.locator('#runs-card').scrollIntoViewIfNeeded();
+    await screenshot(page, 'dashboard-run-table-dark');
+    await dash.locator('#card-params').scrollIntoViewIfNeeded();
+    await screenshot(page, 'dashboard-params-dark');
+    await pickTheme('Light Modern', 'vscode-light');
   });
 
   it('7. Invalid kd-experiment.json: each mistake once in Problems at its line, a quick fix for a misspelt key, no run lens, a short refusal', { timeout: 120_000 }, async () => {
