@@ -824,8 +824,12 @@ function renderParams(): void {
     const r = runs.find((x) => x.info.key === p.key)!;
     return { label: p.label, data: [{ x: p.x, y: p.y }], backgroundColor: runColor(r), borderColor: runColor(r), pointStyle: p.control ? 'rect' : 'circle', showLine: false };
   });
-  const sc = c.options.scales as { x: { title: { text: string } }; y: { title: { text: string }; ticks: { callback?: unknown } } };
+  const sc = c.options.scales as { x: { title: { text: string } }; y: { title: { text: string }; min?: number; max?: number } };
   sc.x.title.text = ui.paramKey || 'config value';
+  // Accuracies on 0-100 %; differences and the gap closed on their own range (they can be negative).
+  const accuracy = ui.paramMetric === 'testKd' || ui.paramMetric === 'valKd';
+  sc.y.min = accuracy ? 0 : undefined;
+  sc.y.max = accuracy ? 1 : undefined;
   sc.y.title.text = RESULT_METRICS.find((m) => m.value === ui.paramMetric)!.label;
   c.update('none');
   const note = document.getElementById('note-params');
