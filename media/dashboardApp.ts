@@ -60,6 +60,8 @@ interface Ui {
   hidden: string[];
   tableSort: { column: SortColumn; dir: 'asc' | 'desc' };
   tableFilter: string;
+  /** The run-table row the others are compared with. */
+  tableRef: string | null;
   /** Parameters vs results: the config key on x and the result on y. */
   paramKey: string;
   paramMetric: ResultMetric;
@@ -69,7 +71,7 @@ interface Ui {
 }
 
 const saved = loadState();
-const ui: Ui = { smoothing: 0.6, weighted: false, stage: '', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', grouped: true, hidden: [], tableSort: { column: 'label', dir: 'asc' }, tableFilter: '', paramKey: '', paramMetric: 'testKd', xRange: null, ...(saved.ui as Partial<Ui>) };
+const ui: Ui = { smoothing: 0.6, weighted: false, stage: '', logScale: false, typeSeries: '', hyperExp: '', hyperStage: 'dft', xAxis: 'auto', grouped: true, hidden: [], tableSort: { column: 'label', dir: 'asc' }, tableFilter: '', tableRef: null, paramKey: '', paramMetric: 'testKd', xRange: null, ...(saved.ui as Partial<Ui>) };
 let runs: RunData[] = [];
 let hyper: HyperTarget[] = [];
 let theme: ChartTheme = chartTheme();
@@ -909,7 +911,11 @@ function exportTable(): void {
 /** The rows the run table shows now (grouped or not, filtered, sorted). */
 function tableRows(): { rows: TableRow[]; keys: string[]; types: string[] } {
   const built = buildRows(runs.map(tableRun), ui.grouped);
-  const rows = sortRows(filterRows(built.rows, ui.tableFilter, (k) => [runs.find((r) => r.info.key === k)?.info.runId ?? '']), ui.tableSort.column, ui.tableSort.dir);
+  const idsOf = (k: string): string[] => {
+    const i = runs.find((r) => r.info.key === k)?.info;
+    return i ? [i.runId, ...(i.tags ?? []).map((t) => `#${t}`), i.note ?? ''] : [];
+  };
+  const rows = sortRows(filterRows(built.rows, ui.tableFilter, idsOf), ui.tableSort.column, ui.tableSort.dir);
   const types = [...new Set(built.rows.flatMap((r) => Object.keys(r.byType)))].sort();
   return { rows, keys: built.keys, types };
 }
@@ -918,7 +924,7 @@ function renderTableControls(): void {
   const box = document.getElementById('run-table-controls');
   if (!box) return;
   clear(box);
-  const filter = h('vscode-textfield', { id: 'run-filter', placeholder: 'Filter: run id, value, key=value', value: ui.tableFilter, 'aria-label': 'Filter runs' }) as HTMLElement & { value: string };
+  const filter = h('vscode-textfield', { id: 'run-filter', placeholder: 'Filter: run id, #tag, value, key=value', value: ui.tableFilter, 'aria-label': 'Filter runs' }) as HTMLElement & { value: string };
   filter.addEventListener('input', () => {
     ui.tableFilter = filter.value;
     persist();
@@ -946,6 +952,14 @@ function runTable(): void {
     colorOf: (row) => { const r = firstRun(row); return r ? runColor(r) : theme.muted; },
     onSort: (column) => {
       ui.tableSort = { column, dir: ui.tableSort.column === column && ui.tableSort.dir === 'asc' ? 'desc' : 'asc' };
+      persist();
+      runTable();
+      writeDebug();
+    },
+    tagsOf: (row) => [...new Set(row.keys.flatMap((k) => runs.find((r) => r.info.key === k)?.info.tags ?? []))],
+    refId: ui.tableRef,
+    onRef: (row) => {
+      ui.tableRef = row.id;
       persist();
       runTable();
       writeDebug();

@@ -77,3 +77,17 @@ test('bench-kd (tiny, 2 seeds, control): tables with intervals, no machine paths
   const parsed = JSON.parse(json) as { models: Record<string, { seeds: number[] }> };
   assert.deepEqual(parsed.models['LLaVA-KD dpt-sft-dft'].seeds.sort(), [0, 1]);
 });
+
+test('welchDiff: independent means with Welch-Satterthwaite degrees of freedom (hand-computed)', async () => {
+  const { welchDiff } = await import('../src/common/stats');
+  // a = 1,2,3 (mean 2, var 1), b = 4,6,8 (mean 6, var 4): se² = 1/3 + 4/3 = 5/3,
+  // df = (5/3)² / ((1/3)²/2 + (4/3)²/2) = (25/9) / (17/18) = 2.94 -> 2, t = 4.303.
+  const d = welchDiff([1, 2, 3], [4, 6, 8]);
+  assert.equal(d.mean, -4);
+  assert.ok(Math.abs(d.std - Math.sqrt(5 / 3)) < 1e-12);
+  assert.ok(Math.abs(d.lo - (-4 - 4.303 * Math.sqrt(5 / 3))) < 1e-9);
+  assert.ok(Math.abs(d.hi - (-4 + 4.303 * Math.sqrt(5 / 3))) < 1e-9);
+  const one = welchDiff([1], [4, 6]);
+  assert.equal(one.mean, -4);
+  assert.ok(Number.isNaN(one.lo), 'one value: no interval');
+});

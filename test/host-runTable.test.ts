@@ -81,3 +81,27 @@ test('run table: sorting puts missing values last, filtering matches config and 
   assert.deepEqual(filterRows(rows, '  ').length, 3);
   assert.deepEqual(filterRows(rows, 'C').map((r) => r.label), ['c'], 'case-insensitive label match');
 });
+
+test('run table: a row against a reference row, paired by seed when the seeds match, else Welch', async () => {
+  const { versusReference } = await import('../media/lib/runTable');
+  const a = [1, 2, 3].map((s, i) => run(`a${s}`, s, { 'stages.dft.loss.rel': 0 }, { kd: [0.50, 0.52, 0.54][i] }));
+  const b = [1, 2, 3].map((s, i) => run(`b${s}`, s, { 'stages.dft.loss.rel': 1 }, { kd: [0.55, 0.58, 0.57][i] }));
+  const { rows } = buildRows([...a, ...b], true);
+  const [ga, gb] = rows;
+  const v = versusReference(gb, ga)!;
+  assert.equal(v.paired, true);
+  near(v.diff.mean, (0.05 + 0.06 + 0.03) / 3, 'mean of the per-seed differences');
+  assert.equal(v.diff.n, 3);
+  // Seeds that differ: independent means.
+  const c = [4, 5].map((s, i) => run(`c${s}`, s, { 'stages.dft.loss.rel': 2 }, { kd: [0.6, 0.62][i] }));
+  const gc = buildRows([...a, ...c], true).rows[1];
+  const w = versusReference(gc, ga)!;
+  assert.equal(w.paired, false);
+  near(w.diff.mean, 0.61 - 0.52);
+  assert.ok(Number.isFinite(w.diff.lo));
+  // One run against a group: the difference, no interval.
+  const single = buildRows([run('s', 9, { 'stages.dft.loss.rel': 3 }, { kd: 0.7 })], false).rows[0];
+  const o = versusReference(single, ga)!;
+  assert.equal(verdict(o.diff), 'one seed');
+  near(o.diff.mean, 0.7 - 0.52);
+});

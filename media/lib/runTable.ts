@@ -9,7 +9,7 @@
  * runs by seed. Sorting and filtering too. Pure, unit-tested in test/host-runTable.test.ts.
  */
 import type { EvalLine } from '../../src/common/runFormat';
-import { ci95, gapClosed, pairedDiff, type Interval } from '../../src/common/stats';
+import { ci95, gapClosed, pairedDiff, welchDiff, type Interval } from '../../src/common/stats';
 
 export type ConfigValue = string | number | boolean;
 
@@ -53,6 +53,8 @@ export interface TableRow {
   testKd?: Interval;
   /** Test accuracy of the student per question type. */
   byType: Record<string, Interval>;
+  /** The student's final test accuracy per seed (for comparisons between rows). */
+  testBySeed: Record<number, number>;
   teacher?: Interval;
   baseline?: Interval;
   gap?: GapClosed;
@@ -155,6 +157,7 @@ export function buildRows(runs: readonly TableRun[], grouped: boolean): { rows: 
       config,
       control,
       byType,
+      testBySeed: Object.fromEntries(kd),
     };
     const setIf = <K extends keyof TableRow>(k: K, v: TableRow[K] | undefined): void => {
       if (v !== undefined) row[k] = v;
@@ -227,4 +230,21 @@ export function filterRows(rows: readonly TableRow[], text: string, idsOf: (key:
     const hay = [r.label, ...r.keys.flatMap(idsOf), ...Object.entries(r.config).map(([k, v]) => `${k}=${v}`)].join(' ').toLowerCase();
     return words.every((w) => hay.includes(w));
   });
+}
+
+/**
+ * A row's test accuracy against a reference row's: paired by seed when both have the same seeds
+ * (two or more), else Welch's interval of independent means (no interval with one value on a
+ * side). Undefined when either has no test accuracy.
+ */
+export function versusReference(row: TableRow, ref: TableRow): { diff: Interval; paired: boolean } | undefined {
+  const a = Object.keys(row.testBySeed).map(Number);
+  const b = Object.keys(ref.testBySeed).map(Number);
+  if (!a.length || !b.length) return undefined;
+  const same = a.length === b.length && a.every((s) => s in ref.testBySeed);
+  if (same && a.length >= 2) {
+    const m = (r: TableRow) => new Map(Object.entries(r.testBySeed).map(([k, v]) => [Number(k), v]));
+    return { diff: pairedDiff(m(row), m(ref)), paired: true };
+  }
+  return { diff: welchDiff(Object.values(row.testBySeed), Object.values(ref.testBySeed)), paired: false };
 }

@@ -6,7 +6,7 @@
  */
 import type { Interval } from '../../src/common/stats';
 import { h } from './dom';
-import { verdict, type SortColumn, type TableRow } from './runTable';
+import { verdict, versusReference, type SortColumn, type TableRow } from './runTable';
 
 export interface RunTableViewOptions {
   rows: TableRow[];
@@ -17,8 +17,13 @@ export interface RunTableViewOptions {
   sort: { column: SortColumn; dir: 'asc' | 'desc' };
   isShown: (row: TableRow) => boolean;
   colorOf: (row: TableRow) => string;
+  /** Tags of the row's runs (shown as #tag after its label). */
+  tagsOf: (row: TableRow) => string[];
   onSort: (column: SortColumn) => void;
   onToggle: (row: TableRow, shown: boolean) => void;
+  /** The row the others are compared with (its id), and how the user picks it. */
+  refId: string | null;
+  onRef: (row: TableRow) => void;
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
@@ -56,6 +61,7 @@ export function renderRunTable(table: HTMLTableElement, o: RunTableViewOptions):
     { id: 'gap', label: 'gap closed', title: '(kd − baseline) / (teacher − baseline): the fraction of the teacher − baseline gap the distilled student closes' },
     { id: 'kdMinusBaseline', label: 'KD − baseline', title: 'Test accuracy points, paired by seed, with the 95 % interval over seeds' },
     { id: 'kdMinusControl', label: 'KD − control', title: 'Against a CE-only control of the same steps (a shown run whose kd track has no DPT/DFT), paired by seed' },
+    { id: null, label: 'vs reference', title: 'Test accuracy (kd) minus the reference row\'s: paired by seed when both have the same seeds, else Welch\'s interval; pick the reference with the radio button' },
   ];
   const head = h('tr', {});
   for (const c of cols) {
@@ -64,6 +70,9 @@ export function renderRunTable(table: HTMLTableElement, o: RunTableViewOptions):
     if (c.id !== null) {
       const id = c.id;
       th.append(h('button', { class: 'sort-button', onclick: () => o.onSort(id) }, c.label, sorted ? (o.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''));
+    } else if (c.label) {
+      th.setAttribute('data-col', 'vsRef');
+      th.append(c.label);
     }
     head.append(th);
   }
@@ -75,7 +84,7 @@ export function renderRunTable(table: HTMLTableElement, o: RunTableViewOptions):
     cb.addEventListener('change', () => o.onToggle(r, cb.checked));
     const cells: HTMLElement[] = [
       h('td', {}, cb),
-      h('td', { class: 'run-cell', title: r.keys.join('\n') }, h('span', { class: 'swatch', style: `background:${o.colorOf(r)}` }), ' ', r.label, r.control ? h('span', { class: 'tag' }, 'control') : null),
+      h('td', { class: 'run-cell', title: r.keys.join('\n') }, h('span', { class: 'swatch', style: `background:${o.colorOf(r)}` }), ' ', r.label, r.control ? h('span', { class: 'tag' }, 'control') : null, ...o.tagsOf(r).map((t) => h('span', { class: 'tag user-tag' }, `#${t}`))),
       ...o.keys.map((k) => h('td', { class: 'mono' }, r.config[k] ?? '—')),
       h('td', { class: 'mono', 'data-col': 'valKd' }, accText(r.valKd)),
       h('td', { class: 'mono', 'data-col': 'testKd' }, accText(r.testKd)),
@@ -85,8 +94,25 @@ export function renderRunTable(table: HTMLTableElement, o: RunTableViewOptions):
       h('td', { class: 'mono', 'data-col': 'gap' }, r.gap ? `${(r.gap.value * 100).toFixed(0)}%${r.gap.n > 1 && Number.isFinite(r.gap.lo) ? ` [${(r.gap.lo * 100).toFixed(0)}, ${(r.gap.hi * 100).toFixed(0)}]` : ''}` : '—'),
       h('td', { class: `mono verdict-${r.kdMinusBaseline ? verdict(r.kdMinusBaseline).replace(' ', '-') : 'none'}`, 'data-col': 'kdMinusBaseline' }, diffText(r.kdMinusBaseline)),
       h('td', { class: `mono verdict-${r.kdMinusControl ? verdict(r.kdMinusControl).replace(' ', '-') : 'none'}`, 'data-col': 'kdMinusControl' }, diffText(r.kdMinusControl)),
+      refCell(r, o),
     ];
     body.append(h('tr', { 'data-row': r.id, class: shown ? '' : 'hidden-row' }, ...cells));
   }
   table.append(body);
+}
+
+/** The "vs reference" cell: a radio button that makes the row the reference, and its difference to it. */
+function refCell(r: TableRow, o: RunTableViewOptions): HTMLElement {
+  const radio = h('input', { type: 'radio', name: 'run-table-ref', 'aria-label': `Compare the other rows with ${r.label}`, checked: o.refId === r.id }) as HTMLInputElement;
+  radio.addEventListener('change', () => o.onRef(r));
+  const ref = o.refId ? o.rows.find((x) => x.id === o.refId) : undefined;
+  let text = '';
+  let cls = 'none';
+  if (ref && ref.id === r.id) text = 'reference';
+  else if (ref) {
+    const v = versusReference(r, ref);
+    text = v ? `${diffText(v.diff)}${v.paired ? '' : v.diff.n > 1 ? ' (unpaired)' : ''}` : '—';
+    cls = v ? verdict(v.diff).replace(' ', '-') : 'none';
+  }
+  return h('td', { class: `mono verdict-${cls}`, 'data-col': 'vsRef' }, radio, ' ', text);
 }

@@ -75,3 +75,21 @@ export function gapClosed(teacher: Map<number, number>, base: Map<number, number
   const q = (p: number) => vals[Math.min(vals.length - 1, Math.max(0, Math.round(p * (vals.length - 1))))];
   return { value, lo: q(0.025), hi: q(0.975), n: seeds.length };
 }
+
+/**
+ * Difference of two independent means a − b with Welch's 95 % interval (unequal variances,
+ * Welch-Satterthwaite degrees of freedom, rounded down); NaN bounds unless both have n ≥ 2.
+ * `n` is the smaller sample size.
+ */
+export function welchDiff(a: number[], b: number[]): Interval {
+  const d = mean(a) - mean(b);
+  const n = Math.min(a.length, b.length);
+  if (a.length < 2 || b.length < 2) return { n, mean: d, std: NaN, lo: NaN, hi: NaN };
+  const va = sampleStd(a) ** 2 / a.length;
+  const vb = sampleStd(b) ** 2 / b.length;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return { n, mean: d, std: 0, lo: d, hi: d };
+  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
+  const h = tQuantile975(Math.max(1, Math.floor(df))) * se;
+  return { n, mean: d, std: se, lo: d - h, hi: d + h };
+}

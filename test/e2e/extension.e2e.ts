@@ -722,6 +722,12 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     assert.equal(d.table.find((r) => r.id === `run:${runs.second}`)!.cells['config:stages.dft.loss.rel'], '0.25');
     assert.equal(first.cells.testKd, `${(finalKd(runs.first) * 100).toFixed(1)}%`);
     assert.match(first.cells.kdMinusBaseline, /^[+−]\d+\.\d \(1 seed\)$/);
+    // Comparison with a reference row: the group as reference, each run's difference to its mean.
+    await dash.locator(`#run-table tr[data-row="${group.id.replace(/"/g, '\\"')}"] input[type=radio]`).click();
+    const withRef = await waitDebug<DashDebug & { table: Row[] }>(page, dash, (x) => x.table?.some((r) => r.cells.vsRef === 'reference'), 'the group picked as reference');
+    const firstVs = withRef.table.find((r) => r.id === `run:${runs.first}`)!.cells.vsRef;
+    const want = finalKd(runs.first) - mean;
+    assert.equal(firstVs, `${want >= 0 ? '+' : '−'}${Math.abs(want * 100).toFixed(1)} (1 seed)`, `first run vs the group (${firstVs})`);
     // The charts draw the group as a mean with a band and its members faint.
     assert.ok(Object.keys(d.series).some((k) => /^loss:CE · kd · seeds \(2 seeds\) \(band\)$/.test(k)), `a band for the group (${Object.keys(d.series).filter((k) => k.includes('seeds')).join(', ')})`);
     assert.ok(Object.keys(d.series).some((k) => k.startsWith('loss:CE · kd · seeds (2 seeds) (member ')), 'the members drawn faint');
@@ -851,7 +857,14 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     // The CodeLens over the invalid file: the problem count, no run lens.
     const lenses = page.locator('.part.editor .monaco-editor .codelens-decoration');
     const lensText = async (): Promise<string> => (await lenses.allInnerTexts()).join(' | ');
-    await waitUntil(page, async () => (/3 problems: fix them first/.test(await lensText()) ? true : undefined), `the CodeLens "3 problems: fix them first" (shown: ${await lensText()})`);
+    // The lens sits above line 1: scroll the editor to the top (an edit may leave it scrolled down).
+    const toTop = async (): Promise<void> => {
+      await page.locator('.part.editor .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+Home');
+      await page.mouse.wheel(0, -2000);
+    };
+    await toTop();
+    await waitUntil(page, async () => (/3 problems: fix them first/.test(await lensText()) ? true : undefined), 'the CodeLens "3 problems: fix them first"');
     assert.doesNotMatch(await lensText(), /Run Full Pipeline|Run Stage/);
 
     // Quick fix (Ctrl+.) on the misspelt key: it becomes "workers".
@@ -869,6 +882,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await editorSave(page);
     assert.equal(fs.readFileSync(file, 'utf8'), text.replace('"workrs"', '"workers"'));
     await waitProblems(page, (p) => inFile(p).length === 2 && !inFile(p).some((e) => e.message.includes('workrs')), 'two problems left after the quick fix');
+    await toTop();
     await waitUntil(page, async () => (/2 problems: fix them first/.test(await lensText()) ? true : undefined), 'the CodeLens "2 problems: fix them first"');
 
     // A run asked for from the palette: refused in one short line, the file named once (relative).
@@ -888,6 +902,7 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     // Fixing the file clears them, and the run lenses come back.
     await editorReplaceAll(page, '{\n  "preset": "tiny",\n  "name": "exp-bad"\n}\n', { save: true });
     await waitProblems(page, (p) => !inFile(p).length, 'no problem in exp-bad after the fix');
+    await toTop();
     await waitUntil(page, async () => (/Run Full Pipeline/.test(await lensText()) ? true : undefined), 'the Run Full Pipeline lens back');
     await closeQuickInput(page);
     // Error notifications are echoed to the console: the SIGKILL failure of 8a and the refusal above are expected.
