@@ -733,33 +733,35 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     assert.ok(Object.keys(d.series).some((k) => k.startsWith('loss:CE · kd · seeds (2 seeds) (member ')), 'the members drawn faint');
     await dash.locator('#runs-card').scrollIntoViewIfNeeded();
     await screenshot(page, 'dashboard-run-table');
-    // Export through the save dialog: the run table as CSV, the loss chart as SVG and PNG.
-    const outDir = path.join(ws, 'exports');
-    fs.mkdirSync(outDir, { recursive: true });
-    const saveAs = async (button: string, file: string, proposed: string): Promise<Buffer> => {
+    // Export through the save dialog, at the path it proposes (the workspace folder and a file name
+    // from the chart's title): the run table as CSV, the loss chart as SVG and PNG. (Typing another
+    // folder into code-server's dialog sometimes leaves it stuck listing that folder.)
+    const saveAs = async (button: string, proposed: string): Promise<Buffer> => {
       await dash.locator(button).click();
-      // code-server's save dialog fills in the proposed path a moment after it opens: wait for it, then type ours.
-      await waitUntil(page, async () => ((await quickInputState(page)).value.endsWith(proposed) ? true : undefined), `the save dialog proposing ${proposed}`);
-      const target = path.join(outDir, file);
-      await page.locator('.quick-input-widget .quick-input-box input').fill(target);
+      // code-server's save dialog fills in the proposed path a moment after it opens: wait for it.
+      const target = await waitUntil(page, async () => {
+        const v = (await quickInputState(page)).value;
+        return v.endsWith(`/${proposed}`) ? v : undefined;
+      }, `the save dialog proposing ${proposed}`);
+      assert.equal(target, path.join(ws, proposed), 'the dialog proposes the workspace folder');
       await page.keyboard.press('Enter');
-      // The dialog may still be listing the folder when Enter comes (then it ignores it): press its OK button until it takes the path.
       return waitUntil(page, async () => {
         if (fs.existsSync(target) && fs.statSync(target).size > 0) return fs.readFileSync(target);
+        // Enter is ignored while the dialog still lists the folder: press its OK button until it takes the path.
         const st = await quickInputState(page);
         if (st.visible && st.value === target) await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click({ timeout: 1000 }).catch(() => undefined);
         return undefined;
-      }, `${file} written`);
+      }, `${proposed} written`);
     };
-    const csv = (await saveAs('#export-run-table', 'run-table.csv', 'run-table.csv')).toString('utf8').trim().split('\r\n');
+    const csv = (await saveAs('#export-run-table', 'run-table.csv')).toString('utf8').trim().split('\r\n');
     assert.match(csv[0], /^row,label,runs,control,seed,.*stages\.dft\.loss\.rel,val kd,/, `CSV header: ${csv[0]}`);
     assert.equal(csv.length, 4, 'a header and the three rows');
     assert.ok(csv.some((l) => l.startsWith('group,seeds (2 seeds),') && l.includes(`,${mean},`)), `the group row with its mean test accuracy ${mean}: ${csv.join(' | ')}`);
-    const svg = (await saveAs('#export-loss-svg', 'loss.svg', 'loss-breakdown.svg')).toString('utf8');
+    const svg = (await saveAs('#export-loss-svg', 'loss-breakdown.svg')).toString('utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.ok((svg.match(/<polyline /g) ?? []).length >= 6, 'the series as vector polylines');
     assert.match(svg, />CE · kd · seeds \(2 seeds\)</, 'the legend names the group');
-    const png = await saveAs('#export-loss-png', 'loss.png', 'loss-breakdown.png');
+    const png = await saveAs('#export-loss-png', 'loss-breakdown.png');
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
     // Parameters vs results: x = the differing numeric key (γ of DFT), a point per run at its final test accuracy.
     const pr = await waitDebug<DashDebug & { params: { key: string; metric: string; points: { label: string; x: number; y: number }[] }; typeCharts: number }>(page, dash,
