@@ -12,6 +12,7 @@ import type { ConfigColumn, HostMessage } from '../src/common/messages';
 import { buildRows, filterRows, formatCell, type ConfigRow } from './lib/configTable';
 import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
+import { throttled } from './lib/throttle';
 
 interface Ui {
   differencesOnly: boolean;
@@ -26,7 +27,6 @@ const ui: Ui = { differencesOnly: true, search: '', left: '', right: '', ...(sav
 let columns: ConfigColumn[] = [];
 let rows: ConfigRow[] = [];
 const root = document.getElementById('app')!;
-let renderTimer: number | undefined;
 
 function persist(): void {
   saveState({ sources: columns.map((c) => c.key), ui });
@@ -76,13 +76,8 @@ function renderAll(): void {
   renderTable();
 }
 
-function scheduleTable(): void {
-  if (renderTimer !== undefined) return;
-  renderTimer = window.setTimeout(() => {
-    renderTimer = undefined;
-    renderTable();
-  }, 60);
-}
+/** Re-renders the table 60 ms after the last of a burst of filter keystrokes. */
+const scheduleTable = throttled(() => renderTable(), { delayMs: 60 });
 
 function renderTable(): void {
   const table = document.getElementById('config-table');

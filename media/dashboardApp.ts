@@ -14,8 +14,8 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { Chart } from 'chart.js';
 import type { EvalLine, LossTerm, StageKind } from '../src/common/runFormat';
 import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type HyperValues, type MetricsColumns, type RunConfigValues, type RunInfo } from '../src/common/messages';
-import { appendColumns } from '../src/host/metricsColumns';
-import { formatEta, percent, formatAccuracyRecord } from '../src/host/format';
+import { appendColumns } from '../src/common/metricsColumns';
+import { formatEta, percent, formatAccuracyRecord } from '../src/common/format';
 import { makeLineChart, pointCounts, restyleChart, setStageLines, setXTitle, formatNum, type LineDataset, type Pt } from './lib/charts';
 import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { smoothEmaByStage } from './lib/ema';
@@ -34,6 +34,7 @@ import { differingKeys } from './lib/runTable';
 import { attachZoom, type XRange } from './lib/zoom';
 import { effectiveAxis, evalX, trackStarts, xColumn, X_AXIS_TITLES, type XAxis } from './lib/xAxis';
 import { chartTheme, onThemeChange, withAlpha, type ChartTheme } from './lib/theme';
+import { throttled } from './lib/throttle';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
 
 interface RunData {
@@ -76,8 +77,6 @@ let runs: RunData[] = [];
 let hyper: HyperTarget[] = [];
 let theme: ChartTheme = chartTheme();
 const charts: Record<string, Chart<'line', Pt[]>> = {};
-let renderTimer: number | undefined;
-let lastRender = 0;
 
 const root = document.getElementById('app')!;
 const TERM_COLOR: Record<LossTerm, number> = { ce: 0, res: 2, vis: 4, rel: 5, task: 3 };
@@ -679,15 +678,8 @@ function rebuildCharts(): void {
   scheduleRender(true);
 }
 
-function scheduleRender(now = false): void {
-  if (renderTimer !== undefined) return;
-  const wait = now ? 0 : Math.max(0, 400 - (Date.now() - lastRender));
-  renderTimer = window.setTimeout(() => {
-    renderTimer = undefined;
-    lastRender = Date.now();
-    render();
-  }, wait);
-}
+/** Redraws at most every 400 ms while runs stream; `scheduleRender(true)` at once (a control changed). */
+const scheduleRender = throttled(() => render(), { minIntervalMs: 400 });
 
 function render(): void {
   if (!charts.loss) return;

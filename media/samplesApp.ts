@@ -12,6 +12,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { HostMessage, RunInfo, SampleView } from '../src/common/messages';
 import { clear, codicon, h, setDebug, showCommonState, showNoRuns } from './lib/dom';
 import { diffWords } from './lib/wordDiff';
+import { throttled } from './lib/throttle';
 import { connect, loadState, post, saveState } from './lib/vscodeApi';
 
 interface RunSamples {
@@ -33,7 +34,6 @@ const root = document.getElementById('app')!;
 const images = { loaded: 0, failed: 0 };
 /** Image URIs known to be missing (so re-renders show the placeholder at once). */
 const failedImages = new Set<string>();
-let renderTimer: number | undefined;
 
 function persist(): void {
   saveState({ sources: runs.map((r) => r.info.key), ui });
@@ -145,13 +145,8 @@ function buildControls(): HTMLElement {
       h('span', { id: 'sample-count', class: 'muted', role: 'status' })));
 }
 
-function scheduleCards(): void {
-  if (renderTimer !== undefined) return;
-  renderTimer = window.setTimeout(() => {
-    renderTimer = undefined;
-    renderCards();
-  }, 30);
-}
+/** Re-renders the cards 30 ms after the last of a burst of changes (scrubber, filters, appends). */
+const scheduleCards = throttled(() => renderCards(), { delayMs: 30 });
 
 let shownRows = 0;
 

@@ -47,7 +47,7 @@ export function activate(context: vscode.ExtensionContext): void {
     },
   );
   sub(panels);
-  sub(...new Commands({ context, store, trainer, panels, log }).register());
+  sub(...new Commands({ context, store, trainer, showPanel: (kind, sources) => void panels.show(kind, sources), dropFromPanels: (dir) => panels.dropSource(dir), log }).register());
 
   const resolved = new ResolvedConfigProvider();
   sub(vscode.workspace.registerTextDocumentContentProvider(RESOLVED_SCHEME, resolved));

@@ -1,7 +1,7 @@
-// Tests of src/host/format.ts: durations, percentages, sizes and the status-bar text.
+// Tests of src/common/format.ts: durations, percentages, sizes and the status-bar text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAccuracyRecord, formatBytes, formatDuration, percent, statusBarText } from '../src/host/format';
+import { formatAccuracyRecord, formatBytes, formatDuration, percent, statusBarText } from '../src/common/format';
 
 test('formatDuration', () => {
   assert.equal(formatDuration(0), '0s');

@@ -1,8 +1,8 @@
-// Tests of src/host/metricsColumns.ts: metrics lines to columns, and appends continuing the stage table.
+// Tests of src/common/metricsColumns.ts: metrics lines to columns, and appends continuing the stage table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricsLine } from '../src/common/runFormat';
-import { appendColumns, metricsToColumns } from '../src/host/metricsColumns';
+import { appendColumns, metricsToColumns } from '../src/common/metricsColumns';
 
 const line = (stage: string, g: number, loss: MetricsLine['loss'], weights: MetricsLine['weights'] = {}): MetricsLine => ({
   time: 't', stage, step: g, globalStep: g, lr: 0.001, loss, weighted: Object.fromEntries(Object.entries(loss).filter(([k]) => k !== 'total').map(([k, v]) => [k, (v as number) * ((weights as Record<string, number>)[k] ?? 1)])), weights, gradNorm: 1, samplesPerSec: 10,

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricsLine } from '../src/common/runFormat';
-import { metricsToColumns } from '../src/host/metricsColumns';
+import { metricsToColumns } from '../src/common/metricsColumns';
 import { runColorIndex, seriesLabel, splitByTrack, trackDash } from '../media/lib/series';
 
 const line = (stage: string, globalStep: number, ce: number | undefined, task?: number): MetricsLine => ({

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricsLine } from '../src/common/runFormat';
-import { metricsToColumns } from '../src/host/metricsColumns';
+import { metricsToColumns } from '../src/common/metricsColumns';
 import { defaultFilter, filterOptions, isPretraining, stageShown, trackOf } from '../media/lib/stageFilter';
 import { effectiveAxis, evalX, trackStarts, xColumn } from '../media/lib/xAxis';
 

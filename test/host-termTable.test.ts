@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricsLine } from '../src/common/runFormat';
-import { metricsToColumns } from '../src/host/metricsColumns';
+import { metricsToColumns } from '../src/common/metricsColumns';
 import { termTable } from '../media/lib/termTable';
 
 const line = (stage: string, step: number, loss: Record<string, number>, weights: Record<string, number>): MetricsLine => ({

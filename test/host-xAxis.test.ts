@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricsLine } from '../src/common/runFormat';
-import { metricsToColumns } from '../src/host/metricsColumns';
+import { metricsToColumns } from '../src/common/metricsColumns';
 import { effectiveAxis, evalX, xColumn } from '../media/lib/xAxis';
 
 const line = (stage: string, step: number, globalStep: number, time: string): MetricsLine => ({

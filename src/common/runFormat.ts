@@ -180,7 +180,7 @@ export interface SampleLine {
  */
 export type TrainerEvent =
   | { event: 'started'; runDir: string; runId: string; backend: string; stages: StageId[]; pid: number }
-  | ({ event: 'step'; totalSteps: number; etaSeconds?: number; etaRough?: boolean } & MetricsLine)
+  | ({ event: 'step'; totalSteps: number; /** Steps of every stage of the run (the progress denominator). */ globalTotalSteps: number; etaSeconds?: number; etaRough?: boolean } & MetricsLine)
   | ({ event: 'eval' } & EvalLine)
   | ({ event: 'sample' } & SampleLine)
   | { event: 'checkpoint'; stage: StageId; step: number; path: string }

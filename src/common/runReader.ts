@@ -300,7 +300,8 @@ export interface CheckpointFile {
   mtimeMs: number;
 }
 
-export interface RunSummary {
+/** One run folder as listed from disk (the host's RunSummary in src/host/runModel.ts is built from it). */
+export interface RunListing {
   runId: string;
   dir: string;
   /** The validated status, or null with `error` set. */
@@ -342,7 +343,7 @@ export function listCheckpoints(runDir: string): CheckpointFile[] {
  * Summaries of every run folder under `<experimentDir>/runs/`, newest first (by status.startedAt,
  * else by the time in the run id). A missing runs folder gives [].
  */
-export function listRuns(experimentDir: string, isAlive: (pid: number) => boolean = isProcessAlive): RunSummary[] {
+export function listRuns(experimentDir: string, isAlive: (pid: number) => boolean = isProcessAlive): RunListing[] {
   const runsDir = path.resolve(experimentDir, 'runs');
   let entries: fs.Dirent[];
   try {
@@ -351,13 +352,13 @@ export function listRuns(experimentDir: string, isAlive: (pid: number) => boolea
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw e;
   }
-  const keyed: { key: number; run: RunSummary }[] = [];
+  const keyed: { key: number; run: RunListing }[] = [];
   for (const ent of entries) {
     if (!ent.isDirectory()) continue;
     const dir = path.join(runsDir, ent.name);
     const res = readStatus(dir);
     const status = res.ok ? res.status : null;
-    const run: RunSummary = {
+    const run: RunListing = {
       runId: ent.name,
       dir,
       status,

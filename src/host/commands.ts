@@ -21,14 +21,17 @@ import { FROM_REQUIREMENTS, lastRun, resumableRuns, runsWithCheckpoints, stagesF
 import type { RunStore } from './runStore';
 import { configuredBackend, requireTrust, type ActiveTraining, type TrainerManager } from './trainerManager';
 import type { TreeNodeModel } from './treeModel';
-import type { Panels } from '../views/panels';
+import type { PanelKind } from '../common/messages';
 import { isProcessAlive } from '../common/runReader';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
   store: RunStore;
   trainer: TrainerManager;
-  panels: Panels;
+  /** Opens (or re-targets) the panel of `kind` on these run folders / experiment files (the views layer does it). */
+  showPanel: (kind: PanelKind, sources: string[]) => void;
+  /** Removes a run folder from every open panel. */
+  dropFromPanels: (source: string) => void;
   log: vscode.LogOutputChannel;
 }
 
@@ -302,7 +305,7 @@ export class Commands {
         dirs = picked.map((p) => p.run.dir);
       }
     }
-    this.d.panels.show('dashboard', dirs);
+    this.d.showPanel('dashboard', dirs);
   }
 
   async showSamples(a?: unknown, b?: unknown): Promise<void> {
@@ -313,7 +316,7 @@ export class Commands {
       if (!picked) return;
       dirs = picked.map((p) => p.run.dir);
     }
-    this.d.panels.show('samples', dirs);
+    this.d.showPanel('samples', dirs);
   }
 
   async compareConfigs(a?: unknown, b?: unknown): Promise<void> {
@@ -332,7 +335,7 @@ export class Commands {
       if (!more) return;
       sources = [...sources, ...more];
     }
-    this.d.panels.show('configDiff', sources);
+    this.d.showPanel('configDiff', sources);
   }
 
   async compareWithLastRun(a?: unknown): Promise<void> {
@@ -344,7 +347,7 @@ export class Commands {
       if (pick) await this.runFullPipeline(exp.file);
       return;
     }
-    this.d.panels.show('configDiff', [exp.file, last.dir]);
+    this.d.showPanel('configDiff', [exp.file, last.dir]);
   }
 
   // ------------------------------------------------------------------------------- files

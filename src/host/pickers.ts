@@ -4,7 +4,7 @@
  * accuracy and backend.
  */
 import * as vscode from 'vscode';
-import { formatAccuracyRecord } from './format';
+import { formatAccuracyRecord } from '../common/format';
 import { compareRunsNewestFirst, finishedCheckpointStages, type ExperimentSummary, type RunSummary } from './runModel';
 import type { RunStore } from './runStore';
 import { runDescription } from './treeModel';

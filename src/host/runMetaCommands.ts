@@ -14,12 +14,12 @@ import { writeRunMeta, type RunMetaPatch } from './runMetaWriter';
 import type { RunStore } from './runStore';
 import { readRunSummary } from './runSummaries';
 import type { TrainerManager } from './trainerManager';
-import type { Panels } from '../views/panels';
 
 export interface RunMetaCommandDeps {
   store: RunStore;
   trainer: TrainerManager;
-  panels: Panels;
+  /** Removes a run folder from every open panel (the views layer does it). */
+  dropFromPanels: (source: string) => void;
   log: vscode.LogOutputChannel;
   /** Run folders named by a command's arguments (commands.ts argRunDirs). */
   runDirsOf: (a?: unknown, b?: unknown) => string[];
@@ -164,7 +164,7 @@ export class RunMetaCommands {
   private async afterDelete(gone: string[]): Promise<void> {
     for (const dir of gone) {
       this.d.log.info(`Deleted run folder ${dir}`);
-      this.d.panels.dropSource(dir);
+      this.d.dropFromPanels(dir);
     }
     if (gone.length) await this.d.store.refresh();
   }

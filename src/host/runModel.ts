@@ -7,13 +7,10 @@
 import type { RunState, RunStatus, StageId } from '../common/runFormat';
 import type { RunInfo } from '../common/messages';
 import type { RunMeta } from '../common/runMeta';
+import type { CheckpointFile, RunListing } from '../common/runReader';
 
-export interface CheckpointInfo {
-  name: string;
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
+/** What the host keeps of a checkpoint file (the reader's CheckpointFile, less its ISO time). */
+export type CheckpointInfo = Pick<CheckpointFile, 'name' | 'path' | 'size' | 'mtimeMs'>;
 
 /** One run folder as read from disk (`status` already passed through effectiveState). */
 export interface RunSummary {
@@ -176,18 +173,8 @@ export function lastRun(exp: ExperimentSummary): RunSummary | undefined {
   return [...exp.runs].sort(compareRunsNewestFirst)[0];
 }
 
-/** Shape of a run summary as src/common/runReader.ts `listRuns` returns it. */
-export interface ReaderRunSummary {
-  runId: string;
-  dir: string;
-  status: RunStatus | null;
-  error: { message: string } | null;
-  effective: { state: RunState; error?: string } | null;
-  checkpoints: CheckpointInfo[];
-}
-
-/** Converts a runReader summary: the status carries the effective state (dead pid -> failed). */
-export function fromReaderSummary(r: ReaderRunSummary): RunSummary {
+/** Converts a runReader listing: the status carries the effective state (dead pid -> failed). */
+export function fromReaderSummary(r: RunListing): RunSummary {
   let status: RunStatus | undefined;
   if (r.status) {
     status = { ...r.status };

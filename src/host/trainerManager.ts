@@ -16,7 +16,7 @@ import { actionTitle, buildCliArgs, trainerEnv, type TrainerAction } from './cli
 import { invalidRunMessage } from './configProblems';
 import { experimentProblems } from './experimentCheck';
 import { PROBLEMS_VIEW_COMMAND } from './lensModel';
-import { formatAccuracyRecord, formatEta, percent, statusBarText } from './format';
+import { formatAccuracyRecord, formatEta, percent, statusBarText } from '../common/format';
 import { TrainerProcess, exitOutcome, type TrainerExit } from './trainerProcess';
 
 export interface ActiveTraining {
@@ -218,11 +218,13 @@ export class TrainerManager implements vscode.Disposable {
         t.step = e.step;
         t.totalSteps = e.totalSteps;
         t.globalStep = e.globalStep;
+        // Older trainers did not send the total: read it from status.json then.
+        if (typeof e.globalTotalSteps === 'number') t.globalTotalSteps = e.globalTotalSteps;
+        else this.readGlobal(t, false);
         if (e.etaSeconds !== undefined) {
           t.etaSeconds = e.etaSeconds;
           t.etaRough = e.etaRough;
         }
-        this.readGlobal(t, false);
         break;
       case 'stage-done':
         this.deps.log.info(`${tag()} ${e.stage} done at step ${e.step}: ${e.checkpoint}`);

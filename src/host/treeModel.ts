@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { RunStatus, TeacherStoreUse } from '../common/runFormat';
-import { formatAccuracy, formatAccuracyRecord, formatBytes, formatEta, percent } from './format';
+import { formatAccuracy, formatAccuracyRecord, formatBytes, formatEta, percent } from '../common/format';
 import { checkpointStage, compareRunsNewestFirst, runLabel, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
 
 export type NodeKind = 'experiment' | 'run' | 'stage' | 'checkpoint' | 'teacher' | 'info';

@@ -10,7 +10,7 @@ import { evalKey, JsonlTail, lastPerKey, metricsKey } from '../common/runReader'
 import type { HyperTarget, RunConfigValues, RunInfo, WebviewMessage } from '../common/messages';
 import { configColumn, hyperTarget, runDivergence } from '../host/configSources';
 import { applyHyperEdit } from '../host/hyperEdit';
-import { metricsToColumns } from '../host/metricsColumns';
+import { metricsToColumns } from '../common/metricsColumns';
 import { toRunInfo } from '../host/runModel';
 import type { RunStore } from '../host/runStore';
 import { readRunSummary } from '../host/runSummaries';
@@ -93,7 +93,7 @@ export class DashboardPanel extends PanelBase {
       this.hyper.push(hyperTarget(r.experimentFile, r.experimentName, r.key));
     }
     this.post({ type: 'dashboard/init', runs, metrics, evals, hyper: this.hyper, configs });
-    this.ensureTimer();
+    this.ensureStatusPoll();
   }
 
   /** Posts rows appended since the last read (a replaced file re-initialises). */
@@ -117,7 +117,7 @@ export class DashboardPanel extends PanelBase {
     }
   }
 
-  private pushStatus(): void {
+  protected override pushStatus(): void {
     if (!this.ready) return;
     for (const dir of this.tails.keys()) {
       const info = runInfoOf(this.services.store, dir);
@@ -127,18 +127,11 @@ export class DashboardPanel extends PanelBase {
       this.post({ type: 'run/status', run: info });
     }
     this.poll();
-    this.ensureTimer();
+    this.ensureStatusPoll();
   }
 
-  /** Polls every second while visible and a run is running. */
-  private ensureTimer(): void {
-    const running = [...this.statusKeys.values()].some((k) => (JSON.parse(k) as RunInfo).state === 'running');
-    const want = running && this.panel.visible && this.ready;
-    this.pollWhile(want, 1000, () => this.pushStatus());
-  }
-
-  protected override onVisibility(): void {
-    this.ensureTimer();
+  protected override anyRunning(): boolean {
+    return [...this.statusKeys.values()].some((k) => (JSON.parse(k) as RunInfo).state === 'running');
   }
 
   protected async handle(m: WebviewMessage): Promise<void> {

@@ -9,6 +9,9 @@ import * as path from 'node:path';
 import { PANEL_TITLES, PANEL_VIEW_TYPES, parseWebviewMessage, type HostMessage, type PanelKind, type WebviewMessage } from '../common/messages';
 import { webviewShell } from './webviewHtml';
 
+/** How often a shown panel re-reads a training run's status and files (file events come on top). */
+export const STATUS_POLL_MS = 1000;
+
 export interface PanelDeps {
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
@@ -140,7 +143,22 @@ export abstract class PanelBase implements vscode.Disposable {
   protected abstract init(): Promise<void> | void;
   /** Handles a validated message other than ready/log/command/removeRun. */
   protected abstract handle(m: WebviewMessage): Promise<void> | void;
-  protected onVisibility(_visible: boolean): void {}
+  protected onVisibility(_visible: boolean): void {
+    this.ensureStatusPoll();
+  }
+
+  /** Whether one of the panel's runs is training (then its status and files are polled). */
+  protected anyRunning(): boolean {
+    return false;
+  }
+
+  /** Re-reads the status and files of the panel's runs and posts what changed. */
+  protected pushStatus(): void {}
+
+  /** Polls every STATUS_POLL_MS while the panel is shown, ready, and one of its runs trains. */
+  protected ensureStatusPoll(): void {
+    this.pollWhile(this.ready && this.panel.visible && this.anyRunning(), STATUS_POLL_MS, () => this.pushStatus());
+  }
 
   private pollTimer: NodeJS.Timeout | undefined;
 

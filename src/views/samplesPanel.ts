@@ -68,7 +68,7 @@ export class SamplesPanel extends PanelBase {
       samples[dir] = lastPerKey(r.rows, sampleKey).map((s) => this.view(s));
     }
     this.post({ type: 'samples/init', runs, samples });
-    this.ensureTimer();
+    this.ensureStatusPoll();
   }
 
   private poll(): void {
@@ -83,7 +83,7 @@ export class SamplesPanel extends PanelBase {
     }
   }
 
-  private pushStatus(): void {
+  protected override pushStatus(): void {
     if (!this.ready) return;
     for (const dir of this.tails.keys()) {
       const info = runInfoOf(this.services.store, dir);
@@ -93,16 +93,11 @@ export class SamplesPanel extends PanelBase {
       }
     }
     this.poll();
-    this.ensureTimer();
+    this.ensureStatusPoll();
   }
 
-  private ensureTimer(): void {
-    const want = [...this.statusKeys.values()].includes('running') && this.panel.visible && this.ready;
-    this.pollWhile(want, 2000, () => this.pushStatus());
-  }
-
-  protected override onVisibility(): void {
-    this.ensureTimer();
+  protected override anyRunning(): boolean {
+    return [...this.statusKeys.values()].includes('running');
   }
 
   protected async handle(m: WebviewMessage): Promise<void> {

@@ -304,7 +304,7 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
         writer.appendMetrics(line);
         const etaSeconds = left.seconds;
         writer.updateStatus({ step, globalStep: globalBase + step, etaSeconds, etaRough: left.rough, cpuCores: { ...writer.status?.cpuCores, [stage.id]: cpu() } });
-        ctx.emit({ event: 'step', ...line, totalSteps: total, etaSeconds, etaRough: left.rough });
+        ctx.emit({ event: 'step', ...line, totalSteps: total, globalTotalSteps: globalTotal, etaSeconds, etaRough: left.rough });
       }
       if (evalsQa && step % sc.evalEvery === 0 && step < total) runEval(step);
       if (step % sc.checkpointEvery === 0 && step < total) saveResume(step);

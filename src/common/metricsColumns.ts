@@ -3,8 +3,8 @@
  * long run (100k lines) travels as a few flat number arrays instead of 100k objects.
  * Pure (no vscode), unit-tested in test/host-metricsColumns.test.ts.
  */
-import type { LossTerm, MetricsLine } from '../common/runFormat';
-import { LOSS_TERMS, type MetricsColumns } from '../common/messages';
+import type { LossTerm, MetricsLine } from './runFormat';
+import { LOSS_TERMS, type MetricsColumns } from './messages';
 
 const termRecord = (): Record<LossTerm, (number | null)[]> => ({ ce: [], res: [], vis: [], rel: [], task: [] });
 

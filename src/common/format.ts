@@ -1,6 +1,7 @@
 /**
- * Small text formatters of the extension host: durations (ETA), percentages, byte sizes and the
- * status-bar text of a training run. Pure (no vscode), unit-tested in test/host-format.test.ts.
+ * Small text formatters shared by the extension host and the webviews: durations (ETA),
+ * percentages, byte sizes and the status-bar text of a training run. Pure (no vscode), unit-tested
+ * in test/host-format.test.ts.
  */
 
 /** `80` -> `1m 20s`, `45` -> `45s`, `3725` -> `1h 2m`, `90061` -> `1d 1h`. Negative/NaN -> `?`. */
