@@ -1,6 +1,6 @@
 /**
  * Tests of src/trainer/losses (CE, MDist, RDist, kdLoss) against independent float64 references
- * written here from the formulas in method.md, with finite-difference gradient checks, identities,
+ * written here from the formulas in docs/method.md, with finite-difference gradient checks, identities,
  * hand-computed cases, mask conventions, memory hygiene, and one cpu-vs-wasm comparison.
  */
 import { test, before } from 'node:test';

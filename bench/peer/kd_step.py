@@ -128,7 +128,7 @@ class Mllm(nn.Module):
 
 
 def kd_loss(s_rows, t_rows, targets, nt, bi, np_, w):
-    """CE + α L_res + β L_vis + γ L_rel (forward KL, T = 1), means as in method.md."""
+    """CE + α L_res + β L_vis + γ L_rel (forward KL, T = 1), means as in docs/method.md."""
     s_res, s_vis = s_rows[:nt], s_rows[nt:]
     total = F.cross_entropy(s_res, targets) * w['ce']
     if t_rows is None:

@@ -28,8 +28,6 @@ export function planStageIds(resolvedConfig: unknown): string[] | undefined {
   }
 }
 
-export const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-
 export type TrainerAction =
   | { kind: 'run'; experimentFile: string; stages?: readonly string[]; from?: string; backend?: BackendName }
   /** `stages`/`plan`: the run's stages (status.json) and its experiment's plan, for the title. */

@@ -2,9 +2,9 @@
  * The host's in-memory picture of experiments and runs (built from the run folders by
  * runStore.ts), and pure queries on it: which checkpoints a run holds, which runs can feed a
  * stage (`--from`), which can resume, the state of each stage. Pure (no vscode), unit-tested in
- * test/host-runModel.test.ts.
+ * test/host-treeModel.test.ts.
  */
-import type { RunState, RunStatus, StageId } from '../common/runFormat';
+import type { RunStatus, StageId } from '../common/runFormat';
 import type { RunInfo } from '../common/messages';
 import type { RunMeta } from '../common/runMeta';
 import type { CheckpointFile, RunListing } from '../common/runReader';
@@ -92,11 +92,6 @@ export function stagesFrom(run: RunSummary, wanted: readonly StageId[]): StageId
   const pre: StageId[] = [];
   if (wanted.includes('kd/dpt') && !have.has('student/lm')) pre.push('student/lm');
   return [...pre, ...wanted];
-}
-
-/** State of a run, `unknown` when its status could not be read. */
-export function runState(run: RunSummary): RunState | 'unknown' {
-  return run.status?.state ?? 'unknown';
 }
 
 /** What the tree and the pickers call a run: its name (run-meta.json) when set, else its id. */

@@ -1,5 +1,5 @@
 /**
- * The LLaVA-KD training losses (method.md, "Losses"): masked CE, MDist (response and visual
+ * The LLaVA-KD training losses (docs/method.md, "Losses"): masked CE, MDist (response and visual
  * parts), RDist, and `kdLoss`, which combines them with the stage's weights.
  * All return float32 scalars that are means (never sums) over the positions/samples they cover.
  */

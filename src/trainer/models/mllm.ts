@@ -84,11 +84,6 @@ export class Mllm {
     return qwen2Hidden(this.params, this.cfg.lm, emb, batch.seqStarts);
   }
 
-  /** Parameter name prefixes of a trainable-module list. */
-  static prefixes(modules: ('projector' | 'lm')[]): string[] {
-    return modules.map((m) => m + '.');
-  }
-
   dispose(): void {
     this.params.dispose();
   }

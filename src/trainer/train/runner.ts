@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentConfig, LossWeights } from '../config/types';
-import type { LossTerm, MetricsLine, RunState, RunStatus, TrainerEvent } from '../../common/runFormat';
+import type { LossTerm, MetricsLine, RunState, TrainerEvent } from '../../common/runFormat';
 import { RunWriter } from '../io/runDir';
 import { buildBatch, disposeBatch, type EncodedSample } from '../models/batch';
 import { Mllm } from '../models/mllm';
@@ -50,8 +50,6 @@ export interface RunContext {
   completed: string[];
   resume?: LoadedCheckpoint;
 }
-
-export class StopRequested extends Error {}
 
 /** Finds `<name>.safetensors` in this run or a --from run. */
 export function findCheckpoint(ctx: Pick<RunContext, 'writer' | 'fromDirs'>, name: string, neededBy: string): string {
@@ -452,5 +450,3 @@ function hash(s: string): number {
   return h;
 }
 
-export { firstQa };
-export type { RunStatus };

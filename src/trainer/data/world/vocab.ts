@@ -52,9 +52,6 @@ export const CELL_PHRASES = [
   'at the bottom left', 'at the bottom', 'at the bottom right',
 ] as const;
 
-/** Digits used as count answers. */
-export const COUNT_WORDS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
-
 /** Text of the chat template and a default system line, added to the vocabulary. */
 export const TEMPLATE_TEXTS = [
   'USER: ASSISTANT:',
