@@ -15,7 +15,7 @@ import { initBackend } from '../src/trainer/backend';
 import { buildBatch, disposeBatch } from '../src/trainer/models/batch';
 import { Mllm } from '../src/trainer/models/mllm';
 import { VisionEncoder } from '../src/trainer/models/vision';
-import { Sampler } from '../src/trainer/data/encode';
+import { Sampler } from '../src/trainer/data/sampler';
 import { kdLossRows } from '../src/trainer/losses';
 import { AdamW } from '../src/trainer/train/adamw';
 import { loadData } from '../src/trainer/train/data';

@@ -26,7 +26,7 @@ const common = {
 };
 
 const builds = [
-  { ...common, entryPoints: [join(root, 'src/trainer/cli.ts')], outfile: join(dist, 'cli.js'), platform: 'node', target: 'node20', format: 'cjs', external: nativeExternals, banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: [join(root, 'src/trainer/cli/main.ts')], outfile: join(dist, 'cli.js'), platform: 'node', target: 'node20', format: 'cjs', external: nativeExternals, banner: { js: '#!/usr/bin/env node' } },
   // The training worker threads of a run (src/trainer/train/stepPool.ts), a sibling of cli.js.
   { ...common, entryPoints: [join(root, 'src/trainer/train/stepWorker.ts')], outfile: join(dist, 'stepWorker.js'), platform: 'node', target: 'node20', format: 'cjs', external: nativeExternals },
 ];

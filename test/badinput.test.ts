@@ -17,7 +17,7 @@ import { presetConfig } from '../src/trainer/config';
 import { generateWorld, KdTokenizer } from '../src/trainer/data';
 import { Mllm } from '../src/trainer/models/mllm';
 import { VisionEncoder } from '../src/trainer/models/vision';
-import { loadCheckpoint, saveCheckpoint } from '../src/trainer/train/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../src/trainer/io/checkpoint';
 import { cleanupTmp, explain, readJson, readJsonlStrict, runCli, runDirs, tmpDir, writeExperiment } from './helpers/cli';
 
 let dataDir: string;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ci95, gapClosed, pairedDiff, sampleStd, tQuantile975 } from '../src/common/stats';
-import { benchTables, type BenchResult } from '../src/trainer/cli/benchTables';
+import { benchTables, type BenchResult } from '../src/trainer/bench/benchTables';
 import type { EvalLine } from '../src/common/runFormat';
 import { cleanupTmp, explain, runCli, tmpDir } from './helpers/cli';
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { EvalLine, MetricsLine, RunStatus, SampleLine, TrainerEvent } from '../src/common/runFormat';
 import { resolveConfig } from '../src/trainer/config';
 import type { ExperimentConfig } from '../src/trainer/config/types';
-import { loadCheckpoint } from '../src/trainer/train/checkpoint';
+import { loadCheckpoint } from '../src/trainer/io/checkpoint';
 import { cosineLr } from '../src/trainer/train/adamw';
 import { isCorrect } from '../src/trainer/data/answers';
 import { ckptName, stageConfig } from '../src/common/stagePlan';

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { mulberry32 } from '../src/common/random';
 import type { EvalLine, MetricsLine, RunStatus, TrainerEvent } from '../src/common/runFormat';
 import { effectiveState } from '../src/common/runReader';
-import { loadCheckpoint } from '../src/trainer/train/checkpoint';
+import { loadCheckpoint } from '../src/trainer/io/checkpoint';
 import {
   cleanupTmp, compareGroup, explain, parseEvents, readJson, readJsonlStrict, runCli, runDirs, tensorBytes, tmpDir,
   writeExperiment, type CliResult,

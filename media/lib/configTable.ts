@@ -1,6 +1,6 @@
 /**
  * Rows of the config-diff table: the union of flattened keys of all columns, which rows differ,
- * and the filters (differences only, key search). Pure, unit-tested in test/host-configTable.test.ts.
+ * and the filters (differences only, key search). Pure, unit-tested in test/webview-configTable.test.ts.
  */
 import type { ConfigColumn } from '../../src/common/messages';
 

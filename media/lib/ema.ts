@@ -2,7 +2,7 @@
  * Smoothing of the dashboard's curves: a time-weighted, de-biased exponential moving average.
  * With evenly spaced steps it is exactly TensorBoard's smoothing (s_n = w·s_{n-1} + (1-w)·y_n,
  * divided by 1 - w^n); with uneven spacing the decay of a point is w^(Δx / typical Δx), so a
- * gap in logging does not make the curve lag. Pure, unit-tested in test/host-ema.test.ts.
+ * gap in logging does not make the curve lag. Pure, unit-tested in test/webview-ema.test.ts.
  */
 
 /** Median of the positive gaps between consecutive xs (1 when there are none). */

@@ -3,7 +3,7 @@
  * series in long form (series, x, y), and a standalone SVG of a chart drawn from a plain
  * description in pixels (axes, ticks, titles, stage lines, series polylines, band fills, legend),
  * so the SVG is vector data rather than an embedded bitmap.
- * Pure (no DOM, no chart.js), unit-tested in test/host-exporters.test.ts.
+ * Pure (no DOM, no chart.js), unit-tested in test/webview-exporters.test.ts.
  */
 
 /** One CSV field: quoted when it holds a comma, quote, CR or LF (quotes doubled). */

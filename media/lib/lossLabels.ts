@@ -2,7 +2,7 @@
  * Formula labels of the loss terms for the dashboard legend, e.g.
  * `L_vis = mean_visual KL(p_T‖p_S) · β=1`, following the configured divergence (docs/method.md), and a
  * plain-language line on each term (what it compares, its range) for readers new to the paper.
- * Pure, unit-tested in test/host-lossLabels.test.ts.
+ * Pure, unit-tested in test/webview-lossLabels.test.ts.
  */
 import type { LossTerm } from '../../src/common/runFormat';
 

@@ -2,7 +2,7 @@
  * Parameters vs results (for sweeps): which config keys can be an x axis (the differing ones
  * whose values are all numbers or booleans), the metrics a point can show, and the points, one
  * per run: x = the run's value of the key, y = its result. Pure, unit-tested in
- * test/host-paramsResults.test.ts.
+ * test/webview-paramsResults.test.ts.
  */
 import { finalEvals, isControl, type ConfigValue, type TableRun } from './runTable';
 

@@ -6,7 +6,7 @@
  * and the seed-paired differences KD − baseline and KD − control with their 95 % intervals and a
  * verdict. A control is a run whose kd track has no distillation stage (pipeline.kd without dpt
  * and dft: the equal-compute CE-only control of `llava-kd demo`); it is paired with the other
- * runs by seed. Sorting and filtering too. Pure, unit-tested in test/host-runTable.test.ts.
+ * runs by seed. Sorting and filtering too. Pure, unit-tested in test/webview-runTable.test.ts.
  */
 import type { EvalLine } from '../../src/common/runFormat';
 import { ci95, gapClosed, pairedDiff, welchDiff, type Interval } from '../../src/common/stats';

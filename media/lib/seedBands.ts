@@ -2,7 +2,7 @@
  * Seed groups in the charts: the member runs' series of one metric merged into the mean, with a
  * ± sample-std band, at every x where at least one member has a value (members of a group log
  * at the same steps, since only their seed differs), and how many members each x has.
- * Pure, unit-tested in test/host-seedBands.test.ts.
+ * Pure, unit-tested in test/webview-seedBands.test.ts.
  */
 export type Pt = { x: number; y: number };
 

@@ -2,7 +2,7 @@
  * Data shaping of the dashboard's line series: a metrics column split into one series per
  * track (teacher, baseline, kd: three CE curves, not one line joined across them), the style of
  * each series (colour per term, per track or per run; dash per track) and the stable colour of
- * each run. Pure (no DOM, no chart.js), unit-tested in test/host-series.test.ts.
+ * each run. Pure (no DOM, no chart.js), unit-tested in test/webview-series.test.ts.
  */
 import type { MetricsColumns } from '../../src/common/messages';
 import { stageShown, trackOf } from './stageFilter';

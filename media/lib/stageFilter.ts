@@ -5,7 +5,7 @@
  * track's stages) or one stage id (`kd/dft`). The default is `distill` when a run has such
  * stages. Also: each stage's track, and the step since its track began (the "step in track"
  * x axis, which lines up the baseline's and the KD student's training side by side).
- * Pure, unit-tested in test/host-stageFilter.test.ts.
+ * Pure, unit-tested in test/webview-stageFilter.test.ts.
  */
 import type { MetricsColumns } from '../../src/common/messages';
 

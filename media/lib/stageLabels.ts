@@ -3,7 +3,7 @@
  * it when it would run past the plot's right edge, never outside the plot area; labels that would
  * overlap go on the next row down (up to `maxRows`, then the row with the most room). Every label
  * is drawn: none is dropped or clipped (#9: the last stage's label used to vanish at the edge).
- * Pure, unit-tested in test/host-stageLabels.test.ts.
+ * Pure, unit-tested in test/webview-stageLabels.test.ts.
  */
 
 export interface LabelBox {

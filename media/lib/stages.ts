@@ -1,7 +1,7 @@
 /**
  * Stage boundaries of a run's metrics for the dashboard's vertical lines: a metrics row of stage
  * S with in-stage step s at global step g means S began after global step g − s.
- * Pure, unit-tested in test/host-stages.test.ts.
+ * Pure, unit-tested in test/webview-stages.test.ts.
  */
 import type { MetricsColumns } from '../../src/common/messages';
 

@@ -4,7 +4,7 @@
  * stage; with several (all, distillation stages, a track), from the latest of them the run has
  * logged (a term of an earlier stage, such as the vision stage's Task loss, is not shown as if it
  * were current).
- * Pure, unit-tested in test/host-termTable.test.ts.
+ * Pure, unit-tested in test/webview-termTable.test.ts.
  */
 import type { LossTerm } from '../../src/common/runFormat';
 import { LOSS_TERMS, type MetricsColumns } from '../../src/common/messages';

@@ -2,7 +2,7 @@
  * The one render scheduler of the webview apps: calls coalesce into a single run of `fn`, after
  * `delayMs`, and no sooner than `minIntervalMs` after the previous run (the dashboard redraws at
  * most every 400 ms while a run streams); `now` skips both waits. Unit-tested in
- * test/host-throttle.test.ts.
+ * test/webview-throttle.test.ts.
  */
 export interface ThrottleOptions {
   delayMs?: number;

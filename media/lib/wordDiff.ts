@@ -1,7 +1,7 @@
 /**
  * Word diff of a generated answer against the ground truth, for the samples view: splits the
  * answer into words and marks the ones not matched (longest common subsequence, compared
- * case-insensitively without punctuation). Pure, unit-tested in test/host-wordDiff.test.ts.
+ * case-insensitively without punctuation). Pure, unit-tested in test/webview-wordDiff.test.ts.
  */
 
 export interface WordSegment {

@@ -3,7 +3,7 @@
  * lines up a stage across runs, e.g. a DFT-only run started from a finished run against its
  * parent's DFT), step within the track (the baseline's and the KD student's training side by
  * side), global step of the whole run, and wall time since the run's first logged step.
- * Pure, unit-tested in test/host-xAxis.test.ts.
+ * Pure, unit-tested in test/webview-xAxis.test.ts.
  */
 import type { MetricsColumns } from '../../src/common/messages';
 import { isSingleStage, trackOf, trackStepColumn } from './stageFilter';

@@ -2,7 +2,7 @@
  * Zoom and pan of the dashboard's line charts on the x axis: a drag across a chart selects the
  * range to zoom to, Shift+drag pans the zoomed range, a double click resets; every line chart
  * shows the same range (they share the x axis). The range math is pure and unit-tested in
- * test/host-zoom.test.ts; `attachZoom` wires the mouse on a chart's canvas.
+ * test/webview-zoom.test.ts; `attachZoom` wires the mouse on a chart's canvas.
  */
 
 export type XRange = { min: number; max: number };

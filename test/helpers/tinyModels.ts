@@ -4,7 +4,7 @@
  * images, some text-only, label flags on the last three tokens.
  */
 import { presetConfig } from '../../src/trainer/config';
-import type { EncodedSample } from '../../src/trainer/models/batch';
+import type { EncodedSample } from '../../src/trainer/data/encodedSample';
 import { Mllm } from '../../src/trainer/models/mllm';
 import { numPatches, patchDim, VisionEncoder } from '../../src/trainer/models/vision';
 import { mulberry32 } from '../../src/common/random';

@@ -9,7 +9,7 @@ import type { BackendName } from '../config/types';
 import { KdTokenizer, loadLlavaFile, type LlavaSample } from '../data';
 import { Mllm } from '../models/mllm';
 import { VisionEncoder, numPatches, patchDim } from '../models/vision';
-import { loadCheckpoint } from '../train/checkpoint';
+import { loadCheckpoint } from '../io/checkpoint';
 import { patchAttacher, resolveDataPath, type DataBundle } from '../train/data';
 import { evaluate, generateAnswers } from '../train/evaluate';
 import { InputError } from './runCommand';

@@ -12,7 +12,7 @@ import { resolveConfig } from '../config';
 import type { BackendName, ExperimentConfig } from '../config/types';
 import { initBackend } from '../backend';
 import { createRunDir, RunWriter } from '../io/runDir';
-import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
+import { loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint';
 import { loadData, resolveDataPath } from '../train/data';
 import { checkFromCheckpoints } from '../train/checkpointCheck';
 import { removeStaleTemps } from '../io/atomic';

@@ -9,19 +9,7 @@
  * 40 % of the padded grid is padding, and every matMul of the decoder is linear in its rows.
  */
 import * as tf from '@tensorflow/tfjs';
-
-/** One tokenised sample: visual slots (Np of them per image) are marked, targets flagged. */
-export interface EncodedSample {
-  id: string;
-  /** Token ids; visual slots hold the pad id. */
-  tokens: number[];
-  /** Index of the first of the Np visual slots, or -1 for a text-only sample. */
-  visualStart: number;
-  /** 1 where tokens[i] is a supervised label (caption / answer / eos), else 0. */
-  isLabel: Uint8Array;
-  /** Image patches [Np · patchDim] for samples with an image. */
-  patches?: Float32Array;
-}
+import type { EncodedSample } from '../data/encodedSample';
 
 /** Index tensors of one batch. B samples padded to length L (N real tokens); Bi of them have an image. */
 export interface Batch {

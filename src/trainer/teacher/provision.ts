@@ -8,7 +8,7 @@
  * entry's folder and where it came from. Node only.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadCheckpoint, saveCanonicalCheckpoint } from '../train/checkpoint';
+import { loadCheckpoint, saveCanonicalCheckpoint } from '../io/checkpoint';
 import { join } from 'node:path';
 import type { EvalLine, RunState, TeacherStoreUse } from '../../common/runFormat';
 import { readJsonl, readStatus } from '../../common/runReader';

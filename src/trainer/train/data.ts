@@ -8,7 +8,7 @@ import { cellObjective, tokenObjective, wordObjective, type VisionObjective } fr
 import type { ExperimentConfig } from '../config/types';
 import { generateWorld, KdTokenizer, loadImage, loadLlavaFile, type LlavaSample } from '../data';
 import { encodeCaption, encodeConversation, encodeText, patchify, type EncodeOptions } from '../data/encode';
-import type { EncodedSample } from '../models/batch';
+import type { EncodedSample } from '../data/encodedSample';
 import { numPatches, patchDim } from '../models/vision';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../data/imageHeader';
 

@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DistillConfig, LossWeights, ModelConfig, VisionConfig } from '../config/types';
-import { responseRows, type EncodedSample } from '../models/batch';
+import { responseRows } from '../models/batch';
+import type { EncodedSample } from '../data/encodedSample';
 import type { TensorData } from '../nn/params';
 
 export interface ModelSpec {

@@ -27,7 +27,8 @@ import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, r
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { releaseLock, sleepMs, takeLock } from '../io/lockFile';
-import { buildBatch, disposeBatch, responseRows, type Batch, type EncodedSample } from '../models/batch';
+import { buildBatch, disposeBatch, responseRows, type Batch } from '../models/batch';
+import type { EncodedSample } from '../data/encodedSample';
 import type { Mllm } from '../models/mllm';
 import type { VisionEncoder } from '../models/vision';
 import type { TeacherOutputs, TeacherSource } from './step';

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { COLOR_NAMES, readWorldScenes, SHAPES, SIZES } from '../data';
-import type { EncodedSample } from '../models/batch';
+import type { EncodedSample } from '../data/encodedSample';
 
 export interface VisionObjective {
   name: 'cells' | 'tokens' | 'words';

@@ -4,7 +4,7 @@
  * optimizer step count, data cursor): everything needed to resume exactly.
  */
 import type { ExperimentConfig } from '../config/types';
-import { readSafetensors, writeSafetensors, type WritableTensor } from '../io/safetensors';
+import { readSafetensors, writeSafetensors, type WritableTensor } from './safetensors';
 import type { TensorData } from '../nn/params';
 
 export const CHECKPOINT_FORMAT = 'llava-kd-checkpoint/1';

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { EXPERIMENT_FILE, type EvalLine, type RunStatus } from '../../common/runFormat';
 import { evalKey, lastPerKey, listRuns, readJsonl } from '../../common/runReader';
 import { benchTables, type BenchResult } from './benchTables';
-import { majorityBaseline } from './demo';
+import { majorityBaseline } from '../cli/demo';
 
 interface Job { name: string; seed: number; variant: string; dir: string; args: string[]; after?: Job; runDir?: string; seconds?: number; ok?: boolean }
 

@@ -6,16 +6,16 @@
 import { Command, Option } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EXPERIMENT_FILE } from '../common/runFormat';
-import { checkExperimentFile } from './config/loadFile';
-import { formatIssue, PRESET_NAMES, presetConfig, toJsonSchema } from './config';
-import { generateWorld } from './data';
-import { InputError, resumeCommand, runCommand } from './cli/runCommand';
-import { askCommand, evalCommand } from './cli/inference';
-import { demoCommand } from './cli/demo';
-import { benchKdCommand } from './cli/benchKd';
-import { teacherAddCommand, teacherListCommand, teacherRmCommand, teacherTrainCommand } from './cli/teacherCommand';
-import type { BackendName } from './config/types';
+import { EXPERIMENT_FILE } from '../../common/runFormat';
+import { checkExperimentFile } from '../config/loadFile';
+import { formatIssue, PRESET_NAMES, presetConfig, toJsonSchema } from '../config';
+import { generateWorld } from '../data';
+import { InputError, resumeCommand, runCommand } from './runCommand';
+import { askCommand, evalCommand } from './inference';
+import { demoCommand } from './demo';
+import { benchKdCommand } from '../bench/benchKd';
+import { teacherAddCommand, teacherListCommand, teacherRmCommand, teacherTrainCommand } from './teacherCommand';
+import type { BackendName } from '../config/types';
 
 const backendOption = () => new Option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu | auto').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
 
