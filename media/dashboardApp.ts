@@ -13,7 +13,8 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { Chart } from 'chart.js';
 import type { EvalLine, LossTerm, StageKind } from '../src/common/runFormat';
-import { LOSS_SERIES_NAMES, LOSS_TERMS, type HostMessage, type HyperTarget, type HyperValues, type MetricsColumns, type RunConfigValues, type RunInfo } from '../src/common/messages';
+import { LOSS_SERIES_NAMES, LOSS_TERMS, LOSS_WEIGHT_SYMBOLS, TOTAL_LOSS_FORMULA } from '../src/common/lossTerms';
+import { type HostMessage, type HyperTarget, type HyperValues, type MetricsColumns, type RunConfigValues, type RunInfo } from '../src/common/messages';
 import { appendColumns } from '../src/common/metricsColumns';
 import { formatEta, percent, formatAccuracyRecord } from '../src/common/format';
 import { makeLineChart, pointCounts, restyleChart, setStageLines, setXTitle, formatNum, type LineDataset, type Pt } from './lib/charts';
@@ -538,12 +539,10 @@ function renderHyper(message?: { ok: boolean; text: string }): void {
   };
   const fields = h('div', { class: 'hyper-row' },
     field('lr', 'lr', st.lr, false),
-    field('res', 'α (MDist-response)', st.loss.res, !distill),
-    field('vis', 'β (MDist-visual)', st.loss.vis, !distill),
-    field('rel', 'γ (RDist)', st.loss.rel, !distill));
+    ...(['res', 'vis', 'rel'] as const).map((t) => field(t, `${LOSS_WEIGHT_SYMBOLS[t]} (${LOSS_SERIES_NAMES[t]})`, st.loss[t], !distill)));
   const btn = h('vscode-button', { id: 'hyper-apply', icon: 'save', 'aria-label': 'Write to kd-experiment.json' }, 'Write to kd-experiment.json');
   const note = h('span', { id: 'hyper-message', class: message ? (message.ok ? 'ok-text' : 'error-text') : 'muted', role: 'status' },
-    message?.text ?? (distill ? `Total = CE + α·L_res + β·L_vis + γ·L_rel (${target.divergence}, T=${target.temperature})` : `${st.kind} has no teacher: only lr applies.`));
+    message?.text ?? (distill ? `${TOTAL_LOSS_FORMULA} (${target.divergence}, T=${target.temperature})` : `${st.kind} has no teacher: only lr applies.`));
   btn.addEventListener('click', () => {
     const values: HyperValues = {};
     const bad: string[] = [];
@@ -557,9 +556,7 @@ function renderHyper(message?: { ok: boolean; text: string }): void {
       else if (v !== cur) values[k] = v;
     };
     read('lr', st.lr, 'lr');
-    read('res', st.loss.res, 'α');
-    read('vis', st.loss.vis, 'β');
-    read('rel', st.loss.rel, 'γ');
+    for (const t of ['res', 'vis', 'rel'] as const) read(t, st.loss[t], LOSS_WEIGHT_SYMBOLS[t]);
     if (bad.length) {
       note.className = 'error-text';
       note.textContent = bad.join('; ');

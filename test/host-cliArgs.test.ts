@@ -43,3 +43,12 @@ test('actionTitle names the stage sets', () => {
   assert.equal(actionTitle({ kind: 'resume', runDir: 'r', stages: ['kd/dft'], plan }), 'Distilled fine-tuning (kd/dft), resumed');
   assert.equal(actionTitle({ kind: 'resume', runDir: 'r' }), 'Resume');
 });
+
+test('backend names: the extension setting offers exactly the trainer\'s list (one definition: BACKEND_NAMES)', async () => {
+  const { BACKEND_NAMES } = await import('../src/trainer/config/types');
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', `file://${__filename}`), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: string[]; enumDescriptions?: string[] }> } } };
+  const setting = pkg.contributes.configuration.properties['llavaKd.backend'];
+  assert.deepEqual(setting.enum, [...BACKEND_NAMES]);
+  assert.equal(setting.enumDescriptions?.length, BACKEND_NAMES.length);
+});

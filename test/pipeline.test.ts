@@ -79,7 +79,10 @@ test('run --json: every stdout line is a TrainerEvent; started first (after boot
   const metrics = readJsonlStrict<MetricsLine>(path.join(runDir, 'metrics.jsonl'));
   const stepEvents = events.filter((e) => e.event === 'step');
   assert.equal(stepEvents.length, metrics.length);
-  stepEvents.forEach((e, i) => assert.deepEqual(strip(e, ['totalSteps', 'etaSeconds', 'etaRough']), metrics[i]));
+  stepEvents.forEach((e, i) => assert.deepEqual(strip(e, ['totalSteps', 'globalTotalSteps', 'etaSeconds', 'etaRough']), metrics[i]));
+  // The progress denominator travels with every step (the extension does not re-read status.json for it).
+  const status = JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')) as { globalTotalSteps: number };
+  assert.ok(stepEvents.every((e) => (e as { globalTotalSteps?: number }).globalTotalSteps === status.globalTotalSteps), `globalTotalSteps ${status.globalTotalSteps} on every step event`);
   // The ETA is rough while some kind of step still to run has not been timed (the vision stage
   // precedes every model stage), firm in the last stage, and counts down to 0 at the run's end.
   const eta = stepEvents as { stage: string; etaSeconds?: number; etaRough?: boolean }[];

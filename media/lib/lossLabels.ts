@@ -5,6 +5,7 @@
  * Pure, unit-tested in test/webview-lossLabels.test.ts.
  */
 import type { LossTerm } from '../../src/common/runFormat';
+import { LOSS_WEIGHT_SYMBOLS } from '../../src/common/lossTerms';
 
 /** Divergence formula of MDist between teacher p_T and student p_S. */
 export function divergenceFormula(divergence: string): string {
@@ -26,7 +27,6 @@ export function divergenceFormula(divergence: string): string {
   }
 }
 
-const WEIGHT_SYMBOL: Record<LossTerm, string> = { ce: 'w', res: 'α', vis: 'β', rel: 'γ', task: 'w' };
 
 /** Formats a weight compactly: 1, 0.5, 1e-3. */
 export function fmtWeight(w: number): string {
@@ -56,7 +56,7 @@ export function termFormula(term: LossTerm, divergence: string): string {
 export function termLabel(term: LossTerm, divergence: string, weight: number | undefined): string {
   const f = termFormula(term, divergence);
   if (weight === undefined) return f;
-  return `${f} · ${WEIGHT_SYMBOL[term]}=${fmtWeight(weight)}`;
+  return `${f} · ${LOSS_WEIGHT_SYMBOLS[term]}=${fmtWeight(weight)}`;
 }
 
 const DIVERGENCE_WORDS: Record<string, string> = {

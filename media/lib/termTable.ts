@@ -7,7 +7,8 @@
  * Pure, unit-tested in test/webview-termTable.test.ts.
  */
 import type { LossTerm } from '../../src/common/runFormat';
-import { LOSS_TERMS, type MetricsColumns } from '../../src/common/messages';
+import type { MetricsColumns } from '../../src/common/messages';
+import { LOSS_TERMS } from '../../src/common/lossTerms';
 import { stageShown } from './stageFilter';
 
 export interface TermRow {

@@ -3,6 +3,7 @@
  * percentages, byte sizes and the status-bar text of a training run. Pure (no vscode), unit-tested
  * in test/host-format.test.ts.
  */
+import type { RunProgress } from './messages';
 
 /** `80` -> `1m 20s`, `45` -> `45s`, `3725` -> `1h 2m`, `90061` -> `1d 1h`. Negative/NaN -> `?`. */
 export function formatDuration(seconds: number): string {
@@ -47,13 +48,8 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-export interface TrainingProgress {
-  stage: string | null;
-  step: number;
-  totalSteps: number;
-  etaSeconds?: number;
-  etaRough?: boolean;
-}
+/** What the status-bar text needs of a training's progress. */
+export type TrainingProgress = Pick<RunProgress, 'stage' | 'step' | 'totalSteps' | 'etaSeconds' | 'etaRough'>;
 
 /** Status-bar text of one training run: `$(sync~spin) kd/dft 120/400 · ETA 1m 20s (+1 running, 2 queued)`. */
 export function statusBarText(p: TrainingProgress, others = 0, queued = 0): string {

@@ -22,19 +22,6 @@ export const PANEL_VIEW_TYPES: Record<PanelKind, string> = {
   configDiff: 'llavaKd.configDiff',
 };
 
-/** Every loss term in display order. */
-export const LOSS_TERMS: readonly LossTerm[] = ['ce', 'res', 'vis', 'rel', 'task'];
-
-/** Series names of the loss terms in the dashboard (e2e tests look for these). */
-export const LOSS_SERIES_NAMES: Record<LossTerm | 'total', string> = {
-  ce: 'CE',
-  res: 'MDist-response',
-  vis: 'MDist-visual',
-  rel: 'RDist',
-  task: 'Task',
-  total: 'Total',
-};
-
 /** Stage kinds whose hyper-parameters the dashboard form may edit. */
 export const EDITABLE_STAGE_KINDS: readonly StageKind[] = ['vision', 'lm', 'pt', 'dpt', 'sft', 'dft'];
 
@@ -42,20 +29,25 @@ export const EDITABLE_STAGE_KINDS: readonly StageKind[] = ['vision', 'lm', 'pt',
 // Payloads
 
 /** Header facts of one run shown in a panel. `key` is the absolute run folder. */
-export interface RunInfo {
-  key: string;
-  runId: string;
-  experimentName: string;
-  experimentFile: string;
-  state: RunState;
-  backend: string;
+/** Where a training is: its stage and step, the whole run's step, and the ETA (the one definition of these fields). */
+export interface RunProgress {
   stage: StageId | null;
   step: number;
   totalSteps: number;
   globalStep: number;
   globalTotalSteps: number;
   etaSeconds?: number;
+  /** The ETA is a rough guess (a kind of step still to run has not been timed yet). */
   etaRough?: boolean;
+}
+
+export interface RunInfo extends RunProgress {
+  key: string;
+  runId: string;
+  experimentName: string;
+  experimentFile: string;
+  state: RunState;
+  backend: string;
   error?: string;
   accuracy?: Record<string, number>;
   /** Status could not be read (the panel still shows what the files hold). */

@@ -4,7 +4,8 @@
  * Pure (no vscode), unit-tested in test/host-metricsColumns.test.ts.
  */
 import type { LossTerm, MetricsLine } from './runFormat';
-import { LOSS_TERMS, type MetricsColumns } from './messages';
+import type { MetricsColumns } from './messages';
+import { LOSS_TERMS } from './lossTerms';
 
 const termRecord = (): Record<LossTerm, (number | null)[]> => ({ ce: [], res: [], vis: [], rel: [], task: [] });
 

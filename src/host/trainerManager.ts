@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TrainerEvent } from '../common/runFormat';
+import type { RunProgress } from '../common/messages';
 import { readStatus } from '../common/runReader';
 import type { BackendName } from '../trainer/config/types';
 import { actionTitle, buildCliArgs, trainerEnv, type TrainerAction } from './cliArgs';
@@ -19,7 +20,7 @@ import { PROBLEMS_VIEW_COMMAND } from './lensModel';
 import { formatAccuracyRecord, formatEta, percent, statusBarText } from '../common/format';
 import { TrainerProcess, exitOutcome, type TrainerExit } from './trainerProcess';
 
-export interface ActiveTraining {
+export interface ActiveTraining extends RunProgress {
   id: number;
   action: TrainerAction;
   title: string;
@@ -29,13 +30,6 @@ export interface ActiveTraining {
   runDir?: string;
   runId?: string;
   backend?: string;
-  stage: string | null;
-  step: number;
-  totalSteps: number;
-  globalStep: number;
-  globalTotalSteps: number;
-  etaSeconds?: number;
-  etaRough?: boolean;
   lastError?: string;
   /** A divergence warning was already shown as a notification. */
   warned?: boolean;

@@ -15,9 +15,9 @@ import { askCommand, evalCommand } from './inference';
 import { demoCommand } from './demo';
 import { benchKdCommand } from '../bench/benchKd';
 import { teacherAddCommand, teacherListCommand, teacherRmCommand, teacherTrainCommand } from './teacherCommand';
-import type { BackendName } from '../config/types';
+import { BACKEND_NAMES, type BackendName } from '../config/types';
 
-const backendOption = () => new Option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu | auto').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+const backendOption = () => new Option('--backend <name>', BACKEND_NAMES.join(' | ')).choices([...BACKEND_NAMES]);
 
 /** Runs an async command and maps errors to exit codes: 2 for bad input, 1 otherwise. */
 function action<A extends unknown[]>(fn: (...a: A) => Promise<number> | number) {

@@ -5,7 +5,8 @@
  * a file is a diff over a preset. Pure TypeScript; scripts/write-schema.ts writes it to disk.
  */
 import { PRESETS, PRESET_NAMES } from './presets';
-import { ROOT_NODE, TOTAL_LOSS_FORMULA, type SchemaNode } from './schema';
+import { ROOT_NODE, type SchemaNode } from './schema';
+import { TOTAL_LOSS_FORMULA } from '../../common/lossTerms';
 
 export type JsonSchema = { [key: string]: unknown };
 

@@ -5,7 +5,8 @@
  * Pure TypeScript (no tfjs, vscode or node imports).
  */
 import type { StageKind } from '../../common/runFormat';
-import type { ExperimentConfig, LossWeights, ModelConfig, StageConfig, TeacherConfig } from './types';
+import { TOTAL_LOSS_FORMULA } from '../../common/lossTerms';
+import { BACKEND_NAMES, type ExperimentConfig, type LossWeights, type ModelConfig, type StageConfig, type TeacherConfig } from './types';
 
 // ---------------------------------------------------------------- node kinds
 
@@ -90,8 +91,6 @@ export const TRACK_STAGE_KINDS = ['pt', 'dpt', 'sft', 'dft'] as const;
 /** Stage kinds that use a teacher (MDist + RDist). */
 export const DISTILL_STAGE_KINDS: readonly StageKind[] = ['dpt', 'dft'];
 
-/** The overall objective, shown wherever the loss weights are. */
-export const TOTAL_LOSS_FORMULA = 'Total = CE + α·L_res + β·L_vis + γ·L_rel';
 
 export const LOSS_FORMULAS = {
   ce: 'CE = mean over shifted target positions i (token i+1 is a caption/answer token) of −log p_S[i](y[i+1])',
@@ -282,7 +281,7 @@ export const CONFIG_SCHEMA: ObjectNode<ExperimentConfig> = {
     seed: int(0, 'Seed of weight initialisation and data order.', { min: 0 }),
     backend: {
       type: 'enum',
-      values: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'],
+      values: [...BACKEND_NAMES],
       valueDescriptions: {
         auto: 'The fastest available: tensorflow-gpu, then tensorflow, then wasm.',
         'tensorflow-gpu': 'Native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu).',

@@ -1,11 +1,13 @@
 /**
  * Types of a fully resolved experiment config. An experiment file (`kd-experiment.json`) is a
  * partial diff of this shape over a named preset; `resolveConfig` fills every field.
- * Pure types: no tfjs, no vscode (the extension imports this too).
+ * Pure types (and the list of backend names): no tfjs, no vscode (the extension imports this too).
  */
 import type { StageKind } from '../../common/runFormat';
 
-export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** The TensorFlow.js backends a run can ask for (the one list: schema, CLI, extension setting). */
+export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** Divergence used by MDist. Formulas (p = teacher, q = student, at temperature T):
  * forward_kl: Σ p log(p/q); reverse_kl: Σ q log(q/p); js: ½KL(p‖m)+½KL(q‖m), m=(p+q)/2;
