@@ -71,28 +71,26 @@ function refDiv(t: Float64Array, s: Float64Array, r: number, V: number, kind: Di
   return d;
 }
 
-/** Σ mask·(−log softmax(logits[i])[targets[i]]) / max(Σ mask, 1) over N = B·L rows. */
-function refCE(logits: Float64Array, targets: ArrayLike<number>, mask: ArrayLike<number>, N: number, V: number): number {
+/** Σ over rows i < N with mask = 1 of f(i), divided by max(Σ mask, 1). */
+function maskedMean(N: number, mask: ArrayLike<number>, f: (i: number) => number): number {
   let num = 0;
   let cnt = 0;
   for (let i = 0; i < N; i++) {
     if (!mask[i]) continue;
-    num += -refLogSoftmax(logits, i, V, 1)[targets[i]];
+    num += f(i);
     cnt += 1;
   }
   return num / Math.max(cnt, 1);
 }
 
+/** Σ mask·(−log softmax(logits[i])[targets[i]]) / max(Σ mask, 1) over N = B·L rows. */
+function refCE(logits: Float64Array, targets: ArrayLike<number>, mask: ArrayLike<number>, N: number, V: number): number {
+  return maskedMean(N, mask, (i) => -refLogSoftmax(logits, i, V, 1)[targets[i]]);
+}
+
 /** Mean of refDiv over rows with mask = 1. */
 function refMdist(t: Float64Array, s: Float64Array, mask: ArrayLike<number>, N: number, V: number, o: MdistOptions): number {
-  let num = 0;
-  let cnt = 0;
-  for (let i = 0; i < N; i++) {
-    if (!mask[i]) continue;
-    num += refDiv(t, s, i, V, o.divergence, o.temperature, o.skewLambda);
-    cnt += 1;
-  }
-  return num / Math.max(cnt, 1);
+  return maskedMean(N, mask, (i) => refDiv(t, s, i, V, o.divergence, o.temperature, o.skewLambda));
 }
 
 /** Mean over samples with sampleMask = 1 of 1 − cos(vec(Zs Zsᵀ), vec(Zt Ztᵀ)); exact (no eps). */

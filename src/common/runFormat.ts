@@ -22,7 +22,8 @@
 export const EXPERIMENT_FILE = 'kd-experiment.json';
 
 /** Which model a stage trains. `vision` is the shared encoder; `teacher`, `baseline`, `kd` are MLLM tracks. */
-export type Track = 'vision' | 'teacher' | 'student' | 'baseline' | 'kd';
+export const TRACKS = ['vision', 'teacher', 'student', 'baseline', 'kd'] as const;
+export type Track = (typeof TRACKS)[number];
 
 /**
  * Stage kinds.
@@ -33,7 +34,8 @@ export type Track = 'vision' | 'teacher' | 'student' | 'baseline' | 'kd';
  * - `sft`: supervised fine-tuning (projector + LM, CE only).
  * - `dft`: distilled fine-tuning (projector + LM, CE + MDist + RDist).
  */
-export type StageKind = 'vision' | 'lm' | 'pt' | 'dpt' | 'sft' | 'dft';
+export const STAGE_KINDS = ['vision', 'lm', 'pt', 'dpt', 'sft', 'dft'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
 
 /** Stage id `<track>/<kind>`, e.g. `teacher/sft`, `kd/dft`, `vision/vision`. */
 export type StageId = string;

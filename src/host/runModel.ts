@@ -4,7 +4,7 @@
  * stage (`--from`), which can resume, the state of each stage. Pure (no vscode), unit-tested in
  * test/host-treeModel.test.ts.
  */
-import type { RunStatus, StageId } from '../common/runFormat';
+import { STAGE_KINDS, TRACKS, type RunStatus, type StageId } from '../common/runFormat';
 import type { RunInfo } from '../common/messages';
 import type { RunMeta } from '../common/runMeta';
 import type { CheckpointFile, RunListing } from '../common/runReader';
@@ -41,9 +41,11 @@ export interface ExperimentSummary {
 /** `kd-sft.safetensors` (or `kd-sft`) -> `kd/sft`; `resume.safetensors` and others -> null. */
 export function checkpointStage(name: string): StageId | null {
   const base = name.replace(/\.safetensors$/, '');
-  const m = /^(vision|teacher|student|baseline|kd)-(vision|lm|pt|dpt|sft|dft)$/.exec(base);
+  const m = CHECKPOINT_NAME.exec(base);
   return m ? `${m[1]}/${m[2]}` : null;
 }
+/** `<track>-<kind>`, as stagePlan.ts `ckptName` writes a stage's final checkpoint. */
+const CHECKPOINT_NAME = new RegExp(`^(${TRACKS.join('|')})-(${STAGE_KINDS.join('|')})$`);
 
 /** Stage ids whose final checkpoint the run holds. */
 export function finishedCheckpointStages(run: RunSummary): Set<StageId> {

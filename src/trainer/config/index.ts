@@ -6,7 +6,7 @@ export type * from './types';
 export { ConfigError, formatIssue, formatPath, parsePath, type ConfigIssue, type PathSegment } from './issues';
 export { deepMerge, type DeepPartial } from './merge';
 export {
-  CONFIG_SCHEMA, DISTILL_STAGE_KINDS, LOSS_FORMULAS, STAGE_KINDS, TRACK_STAGE_KINDS,
+  CONFIG_SCHEMA, DISTILL_STAGE_KINDS, LOSS_FORMULAS, TRACK_STAGE_KINDS,
   fieldAt, schemaDefaults, schemaLeaves, type SchemaNode, type LeafNode,
 } from './schema';
 export { PRESETS, PRESET_NAMES, isPresetName, presetConfig, type ConfigDiff, type PresetDef } from './presets';

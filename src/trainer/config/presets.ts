@@ -5,7 +5,8 @@
  */
 import type { StageKind } from '../../common/runFormat';
 import { deepMerge, type DeepPartial } from './merge';
-import { schemaDefaults, STAGE_KINDS } from './schema';
+import { schemaDefaults } from './schema';
+import { STAGE_KINDS } from '../../common/runFormat';
 import type { ExperimentConfig, LossWeights, StageConfig } from './types';
 
 /** A config diff (what an experiment file or a preset holds, minus `preset`). */

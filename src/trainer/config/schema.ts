@@ -4,7 +4,7 @@
  * the JSON Schema (jsonSchema.ts) and the presets (presets.ts) are all derived from it.
  * Pure TypeScript (no tfjs, vscode or node imports).
  */
-import type { StageKind } from '../../common/runFormat';
+import { STAGE_KINDS, type StageKind } from '../../common/runFormat';
 import { TOTAL_LOSS_FORMULA } from '../../common/lossTerms';
 import { BACKEND_NAMES, type ExperimentConfig, type LossWeights, type ModelConfig, type StageConfig, type TeacherConfig } from './types';
 
@@ -84,8 +84,6 @@ export type NodeFor<T> = [T] extends [number]
 
 // ---------------------------------------------------------------- constants
 
-/** Every stage kind, in pipeline order. */
-export const STAGE_KINDS: readonly StageKind[] = ['vision', 'lm', 'pt', 'dpt', 'sft', 'dft'];
 /** Stage kinds that can appear in an MLLM track (vision and lm run when pipeline.pretrain is true). */
 export const TRACK_STAGE_KINDS = ['pt', 'dpt', 'sft', 'dft'] as const;
 /** Stage kinds that use a teacher (MDist + RDist). */

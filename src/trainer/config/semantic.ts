@@ -7,7 +7,8 @@ import type { StageKind } from '../../common/runFormat';
 import { ConfigError, showValue, type ConfigIssue } from './issues';
 import { parseConfigText, type ParsedConfig } from './parseText';
 import { resolveConfigSafe } from './resolve';
-import { DISTILL_STAGE_KINDS, STAGE_KINDS } from './schema';
+import { DISTILL_STAGE_KINDS } from './schema';
+import { STAGE_KINDS } from '../../common/runFormat';
 import type { ExperimentConfig } from './types';
 
 export interface SemanticOptions {
