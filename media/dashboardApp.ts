@@ -156,6 +156,20 @@ interface Unit {
 
 /** The units of the current render (computed once per render and message: grouping runs the run-table statistics). */
 let unitsMemo: Unit[] | null = null;
+/** Each run's x column and track starts on the current axis, computed once per render and message. */
+const xsMemo = new Map<RunData, number[]>();
+const trackStartsMemo = new Map<RunData, Map<string, number>>();
+function perRender<T>(memo: Map<RunData, T>, r: RunData, f: () => T): T {
+  let v = memo.get(r);
+  if (v === undefined) memo.set(r, (v = f()));
+  return v;
+}
+/** Forgets what was computed for the previous render (data, axis or filters may have changed). */
+function resetRenderMemos(): void {
+  unitsMemo = null;
+  xsMemo.clear();
+  trackStartsMemo.clear();
+}
 
 function units(): Unit[] {
   if (!unitsMemo) unitsMemo = computeUnits();
@@ -172,13 +186,15 @@ const tableRun = (r: RunData): TableRun => ({ key: r.info.key, runId: r.info.run
 
 const axis = (): XAxis => effectiveAxis(ui.xAxis, ui.stage);
 /** Each metrics row's x on the current axis. */
-const xs = (r: RunData): number[] => xColumn(r.cols, axis());
+const xs = (r: RunData): number[] => perRender(xsMemo, r, () => xColumn(r.cols, axis()));
+/** Where each of a run's tracks began (for step in track), once per render. */
+const runTrackStarts = (r: RunData): Map<string, number> => perRender(trackStartsMemo, r, () => trackStarts(r.cols));
 /** Where each stage of a run begins on the current axis (global: after its parent steps; else at its first row). */
 function stageStartsOnAxis(r: RunData): { stage: string; x: number }[] {
   const starts = stageStarts(r.cols).filter((s) => stageShown(ui.stage, s.stage));
   if (axis() === 'global') return starts;
   if (axis() === 'track') {
-    const t0 = trackStarts(r.cols);
+    const t0 = runTrackStarts(r);
     return starts.map((s) => ({ stage: s.stage, x: s.x - (t0.get(trackOf(s.stage)) ?? 0) }));
   }
   const x = xs(r);
@@ -275,7 +291,7 @@ const TERM_CHARTS: readonly LossTerm[] = ['ce', 'res', 'vis', 'rel'];
 /** The run's evals in the stages the filter shows. */
 const evalsShown = (r: RunData): EvalLine[] => r.evals.filter((e) => stageShown(ui.stage, e.stage));
 /** An eval's x on the current axis. */
-const evalAt = (r: RunData, e: EvalLine): number => evalX(e, axis(), r.cols.time.find((t) => t > 0) ?? 0, trackStarts(r.cols));
+const evalAt = (r: RunData, e: EvalLine): number => evalX(e, axis(), r.cols.time.find((t) => t > 0) ?? 0, runTrackStarts(r));
 /** Point style per evaluated model, so that models stay apart where colour means the run. */
 const MODEL_POINT: Record<string, 'circle' | 'triangle' | 'rect'> = { kd: 'circle', baseline: 'rect', teacher: 'triangle' };
 
@@ -680,7 +696,7 @@ const scheduleRender = throttled(() => render(), { minIntervalMs: 400 });
 
 function render(): void {
   if (!charts.loss) return;
-  unitsMemo = null;
+  resetRenderMemos();
   const opts = stageOptions();
   if (opts.map((o) => o.value).join(',') !== stageSelectKey) renderControls();
   const lines = stageLinesFor();
@@ -866,7 +882,8 @@ function exportChart(id: string, title: string, format: 'png' | 'svg' | 'csv'): 
   if (!c) return;
   const name = `${fileStem(title)}.${format}`;
   if (format === 'csv') {
-    const series = c.data.datasets.filter((d) => !/\((band|band lo|member [^)]*)\)$/.test(String(d.label))).map((d) => ({ label: String(d.label), points: d.data as Pt[] }));
+    // The lines and their raw copies; the band edges and faint members are drawing aids.
+    const series = c.data.datasets.filter((d) => { const r = roleOf.get(d); return r !== 'band' && r !== 'bandLo' && r !== 'member'; }).map((d) => ({ label: String(d.label), points: d.data as Pt[] }));
     post({ type: 'export', format, name, data: seriesCsv(X_AXIS_TITLES[axis()], series) });
   } else if (format === 'svg') {
     post({ type: 'export', format, name, data: svgOf(c, title) });
@@ -1008,7 +1025,7 @@ function writeDebug(): void {
 // ------------------------------------------------------------------------------------- messages
 
 function onMessage(m: HostMessage): void {
-  unitsMemo = null;
+  resetRenderMemos();
   if (showCommonState(root, m)) return;
   switch (m.type) {
     case 'dashboard/init':

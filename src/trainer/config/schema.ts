@@ -4,7 +4,7 @@
  * the JSON Schema (jsonSchema.ts) and the presets (presets.ts) are all derived from it.
  * Pure TypeScript (no tfjs, vscode or node imports).
  */
-import { STAGE_KINDS, type StageKind } from '../../common/runFormat';
+import type { StageKind } from '../../common/runFormat';
 import { TOTAL_LOSS_FORMULA } from '../../common/lossTerms';
 import { BACKEND_NAMES, type ExperimentConfig, type LossWeights, type ModelConfig, type StageConfig, type TeacherConfig } from './types';
 

@@ -21,7 +21,7 @@ import { Sampler } from '../data/sampler';
 import { AdamW, cosineLr } from './adamw';
 import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../io/checkpoint';
 import type { DataBundle } from './data';
-import { evaluate, firstQa, generateAnswers } from './evaluate';
+import { evaluate, generateAnswers } from './evaluate';
 import { isCorrect } from '../data/answers';
 import { stageConfig, stageSeed, totalSteps, trainableModules, visionCheckpoint, type StagePlan } from '../../common/stagePlan';
 import { mllmLossAndGrads, OnlineTeacher, visionLossAndGrads, type StepResult, type TeacherSource } from './step';
@@ -298,7 +298,8 @@ async function runStage(ctx: RunContext, stage: StagePlan, globalBase: number, g
           loss[k] = sums[k];
           weighted[k] = sums[k]! * activeWeights[k]!;
         }
-        const line: MetricsLine = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, lr, loss, weighted, weights: activeWeights, gradNorm, weightNorm, samplesPerSec: perStep / avg, numTensors: tf.memory().numTensors - cachedTensorCount(), rssMb: Math.round(process.memoryUsage().rss / 1048576), tensorMb: Math.round(tf.memory().numBytes / 10485.76) / 100, ...(pendingWarnings.length ? { warnings: pendingWarnings } : {}) };
+        const mem = tf.memory();
+        const line: MetricsLine = { time: new Date().toISOString(), stage: stage.id, step, globalStep: globalBase + step, lr, loss, weighted, weights: activeWeights, gradNorm, weightNorm, samplesPerSec: perStep / avg, numTensors: mem.numTensors - cachedTensorCount(), rssMb: Math.round(process.memoryUsage().rss / 1048576), tensorMb: Math.round(mem.numBytes / 10485.76) / 100, ...(pendingWarnings.length ? { warnings: pendingWarnings } : {}) };
         pendingWarnings = [];
         writer.appendMetrics(line);
         const etaSeconds = left.seconds;
