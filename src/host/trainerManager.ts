@@ -74,7 +74,6 @@ export class TrainerManager implements vscode.Disposable {
   private readonly statusBar: vscode.StatusBarItem;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
-  private statusReadAt = new Map<number, number>();
 
   constructor(private readonly deps: TrainerManagerDeps) {
     this.statusBar = vscode.window.createStatusBarItem('llavaKd.training', vscode.StatusBarAlignment.Left, 50);
@@ -122,7 +121,7 @@ export class TrainerManager implements vscode.Disposable {
         return undefined;
       }
     }
-    return this.launch(action, cwd, experimentName);
+    return this.spawn(action, cwd, experimentName);
   }
 
   /**
@@ -150,9 +149,14 @@ export class TrainerManager implements vscode.Disposable {
     return true;
   }
 
-  /** Spawns the trainer for `action` (no questions asked, but not for an invalid file: a queued run waited). */
-  private async launch(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
+  /** A queued training: checked again (its file may have changed while it waited), then spawned. */
+  private async launchQueued(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
     if (this.refusedAsInvalid(action)) return undefined;
+    return this.spawn(action, cwd, experimentName);
+  }
+
+  /** Spawns the trainer for `action` (already checked; no questions asked). */
+  private async spawn(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
     const cliPath = path.join(this.deps.extensionPath, 'dist', 'cli.js');
     if (!fs.existsSync(cliPath)) {
       void vscode.window.showErrorMessage(`LLaVA-KD: the trainer bundle ${cliPath} is missing. Rebuild the extension (npm run build).`);
@@ -204,7 +208,7 @@ export class TrainerManager implements vscode.Disposable {
         t.stage = e.stage;
         t.step = e.step ?? 0;
         t.totalSteps = e.totalSteps;
-        this.readGlobal(t, true);
+        this.readGlobal(t);
         this.deps.onRunsChanged();
         break;
       case 'step':
@@ -212,9 +216,7 @@ export class TrainerManager implements vscode.Disposable {
         t.step = e.step;
         t.totalSteps = e.totalSteps;
         t.globalStep = e.globalStep;
-        // Older trainers did not send the total: read it from status.json then.
-        if (typeof e.globalTotalSteps === 'number') t.globalTotalSteps = e.globalTotalSteps;
-        else this.readGlobal(t, false);
+        t.globalTotalSteps = e.globalTotalSteps;
         if (e.etaSeconds !== undefined) {
           t.etaSeconds = e.etaSeconds;
           t.etaRough = e.etaRough;
@@ -252,12 +254,9 @@ export class TrainerManager implements vscode.Disposable {
     this.changed.fire();
   }
 
-  /** Global step total and ETA come from status.json (read at most once a second). */
-  private readGlobal(t: ActiveTraining, force: boolean): void {
+  /** At a stage's start: the global step, its total, the ETA and the backend from status.json (step events carry them from then on). */
+  private readGlobal(t: ActiveTraining): void {
     if (!t.runDir) return;
-    const now = Date.now();
-    if (!force && now - (this.statusReadAt.get(t.id) ?? 0) < 1000) return;
-    this.statusReadAt.set(t.id, now);
     const r = readStatus(t.runDir);
     if (!r.ok) return;
     t.globalTotalSteps = r.status.globalTotalSteps;
@@ -308,11 +307,10 @@ export class TrainerManager implements vscode.Disposable {
 
   private async onExit(t: ActiveTraining, exit: TrainerExit): Promise<void> {
     this.active.delete(t.id);
-    this.statusReadAt.delete(t.id);
     if (!this.trainings.length && this.queue.length) {
       const next = this.queue.shift()!;
       this.deps.log.info(`Starting the next queued training: ${actionTitle(next.action)} (${next.experimentName})`);
-      void this.launch(next.action, next.cwd, next.experimentName);
+      void this.launchQueued(next.action, next.cwd, next.experimentName);
     }
     this.updateStatusBar();
     this.changed.fire();
