@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import type { RunStatus } from '../src/common/runFormat';
 import { RUN_META_FILE, parseTagInput, readRunMeta, validateRunMeta } from '../src/common/runMeta';
 import { isProcessAlive } from '../src/common/runReader';
-import { writeRunMeta, writeTextAtomic } from '../src/host/runMetaWriter';
+import { writeRunMeta } from '../src/host/runMetaWriter';
+import { writeFileAtomic as writeTextAtomic } from '../src/common/atomic';
 import { readRunSummary } from '../src/host/runSummaries';
-import { removeStaleTemps } from '../src/trainer/io/atomic';
+import { removeStaleTemps } from '../src/common/atomic';
 import { RunWriter } from '../src/trainer/io/runDir';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'llava-kd-meta-'));
@@ -119,7 +120,7 @@ test('the trainer leaves run-meta.json alone when it resumes a run (stale-temp c
   assert.equal(fs.readFileSync(metaFile(d), 'utf8'), before, 'run-meta.json unchanged');
 });
 
-test('writeTextAtomic: a failed rename removes its temp file and leaves the target as it was', () => {
+test('writeFileAtomic (run-meta.json\'s writer): a failed rename removes its temp file and leaves the target as it was', () => {
   const d = runDir();
   const target = path.join(d, 'occupied');
   fs.mkdirSync(path.join(target, 'inside'), { recursive: true });

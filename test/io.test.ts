@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { appendLine, removeStaleTemps, writeFileAtomic } from '../src/trainer/io/atomic';
+import { appendLine, removeStaleTemps, writeFileAtomic } from '../src/common/atomic';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors, SafetensorsError } from '../src/trainer/io/safetensors';
 import { createRunDir, RunWriter } from '../src/trainer/io/runDir';
 import { effectiveState, isProcessAlive, JsonlTail, listRuns, readJsonl, readStatus, CRASHED_MESSAGE } from '../src/common/runReader';

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../common/atomic';
 import { RUN_META_FILE, validateRunMeta, type RunMeta } from '../common/runMeta';
 
 /** Fields to change: a present key sets that field; `undefined`, blank text or `[]` removes it. */
@@ -33,24 +33,6 @@ function readRaw(file: string): Record<string, unknown> {
 
 const isEmpty = (x: unknown): boolean => x === undefined || (typeof x === 'string' && !x.trim()) || (Array.isArray(x) && x.length === 0);
 
-/** Replaces `file` with `text`: temp file in the same folder, fsync, rename (the temp goes on failure). */
-export function writeTextAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeFileSync(fd, text, 'utf8');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 /**
  * Applies `patch` to `<runDir>/run-meta.json` and returns the annotations now stored. Throws when
  * the run folder is gone, the existing file is unusable, or the new values are invalid.
@@ -66,6 +48,6 @@ export function writeRunMeta(runDir: string, patch: RunMetaPatch): RunMeta {
   }
   const checked = validateRunMeta(raw);
   if (!checked.ok) throw new Error(`${RUN_META_FILE}: ${checked.error}`);
-  writeTextAtomic(file, JSON.stringify(raw, null, 2) + '\n');
+  writeFileAtomic(file, JSON.stringify(raw, null, 2) + '\n');
   return checked.value;
 }

@@ -15,7 +15,7 @@ import { createRunDir, RunWriter } from '../io/runDir';
 import { loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint';
 import { loadData, resolveDataPath } from '../train/data';
 import { checkFromCheckpoints } from '../train/checkpointCheck';
-import { removeStaleTemps } from '../io/atomic';
+import { removeStaleTemps } from '../../common/atomic';
 import { fullPlan, selectStages, totalSteps, type StagePlan } from '../../common/stagePlan';
 import { runStages, type RunContext } from '../train/runner';
 import { provisionTeacherSide, usesTeacherStore } from '../teacher/provision';

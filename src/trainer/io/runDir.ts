@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { EvalLine, MetricsLine, RunStatus, SampleLine } from '../../common/runFormat';
-import { appendLine, appendText, writeFileAtomic } from './atomic';
+import { appendLine, appendText, writeFileAtomic } from '../../common/atomic';
 
 /** File names inside a run folder. */
 export const RUN_FILES = {

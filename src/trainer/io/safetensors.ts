@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../../common/atomic';
 
 /** Dtypes the reader understands (as stored in the file). */
 export type StoredDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I32' | 'I64' | 'U8' | 'BOOL';

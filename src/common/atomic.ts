@@ -2,7 +2,9 @@
  * Durable file writes for run folders: `writeFileAtomic` (temp file + fsync + rename, so a reader
  * never sees a half-written file under the final name) and `appendLine` / `appendText` (one write
  * per call on an fd opened for append, then fsync, so earlier lines are never touched).
- * Synchronous on purpose: the trainer calls these between steps and wants them done on return.
+ * Synchronous on purpose: the trainer calls these between steps and wants them done on return;
+ * the extension writes run-meta.json with the same function (one temp-file naming, which the
+ * trainer's stale-temp clean-up on resume knows).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
