@@ -4,9 +4,10 @@
  * that at the default sizes), and the worker count `workers: 0` (auto) takes from it. Splitting
  * a micro-batch over threads pays only when the step is compute-bound: below a few hundred MFLOP
  * a step is mostly tfjs' fixed cost per op, which every shard pays in full (bench:step at the
- * default sizes, by this estimate: the 0.37 GFLOP student step ran 0.65-0.99x as fast on two
- * threads as on one, the 1.48 GFLOP DFT step with its online teacher 1.19-1.29x, the teacher's
- * SFT step (3.4 GFLOP at bench:step's batch of 16) 1.05-1.17x; bench/results/step-default.txt).
+ * default sizes at commit 7911c76, by this estimate: the 0.37 GFLOP student step ran 0.65-0.99x
+ * as fast on two threads as on one, the 1.48 GFLOP DFT step with its online teacher 1.19-1.29x,
+ * the teacher's SFT step (3.4 GFLOP at bench:step's batch of 16) 1.05-1.17x; the latest run,
+ * bench/results/step-default.txt, found no gain from a second thread at all on a noisier machine).
  */
 import type { ExperimentConfig, LmConfig, ModelConfig, VisionConfig } from '../config/types';
 import { stageConfig, type StagePlan } from '../../common/stagePlan';
