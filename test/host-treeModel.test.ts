@@ -2,8 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunStatus } from '../src/common/runFormat';
-import { FROM_REQUIREMENTS, checkpointStage, resumableRuns, runsWithCheckpoints, stageRows, stagesFrom, toRunInfo, type ExperimentSummary, type RunSummary } from '../src/host/runModel';
+import { fromRequirements, checkpointStage, resumableRuns, runsWithCheckpoints, stageRows, stagesFrom, toRunInfo, type ExperimentSummary, type RunSummary } from '../src/host/runModel';
 import { buildTree, runDescription, runTooltip } from '../src/host/treeModel';
+import { fullPlan } from '../src/common/stagePlan';
+import { presetConfig } from '../src/trainer/config';
+
+const defaultPlan = fullPlan(presetConfig('default'));
 
 const status = (over: Partial<RunStatus>): RunStatus => ({
   runId: 'r', experiment: '/w/e/kd-experiment.json', state: 'running', stages: ['kd/sft', 'kd/dft'], completedStages: ['kd/sft'], stage: 'kd/dft', step: 120, totalSteps: 400,
@@ -21,14 +25,26 @@ test('checkpoint names map to stages', () => {
   assert.equal(checkpointStage('resume.safetensors'), null);
 });
 
-test('runs usable for DFT need a (kd|baseline)-sft and a teacher-sft checkpoint, newest first', () => {
+test('runs usable for DFT hold the checkpoints its plan stage reads (kd-sft, teacher-sft, vision), newest first', () => {
   const runs = [
-    run('20250101-000000-aaaa', { startedAt: '2025-01-01T00:00:00Z' }, ['teacher-sft.safetensors', 'kd-sft.safetensors']),
-    run('20250102-000000-bbbb', { startedAt: '2025-01-02T00:00:00Z' }, ['teacher-sft.safetensors', 'baseline-sft.safetensors']),
-    run('20250103-000000-cccc', { startedAt: '2025-01-03T00:00:00Z' }, ['kd-sft.safetensors']),
+    run('20250101-000000-aaaa', { startedAt: '2025-01-01T00:00:00Z' }, ['vision-vision.safetensors', 'teacher-sft.safetensors', 'kd-sft.safetensors']),
+    run('20250102-000000-bbbb', { startedAt: '2025-01-02T00:00:00Z' }, ['vision-vision.safetensors', 'teacher-sft.safetensors', 'kd-sft.safetensors', 'baseline-sft.safetensors']),
+    // The trainer's kd/dft starts from kd-sft: a baseline-sft alone does not do.
+    run('20250103-000000-cccc', { startedAt: '2025-01-03T00:00:00Z' }, ['vision-vision.safetensors', 'teacher-sft.safetensors', 'baseline-sft.safetensors']),
+    run('20250104-000000-dddd', { startedAt: '2025-01-04T00:00:00Z' }, ['kd-sft.safetensors']),
   ];
-  assert.deepEqual(runsWithCheckpoints(runs, FROM_REQUIREMENTS.dft).map((r) => r.runId), ['20250102-000000-bbbb', '20250101-000000-aaaa']);
-  assert.deepEqual(runsWithCheckpoints(runs, FROM_REQUIREMENTS.sft), []);
+  assert.deepEqual(fromRequirements(defaultPlan, 'kd/dft'), [['kd/sft'], ['teacher/sft'], ['vision/vision']]);
+  assert.deepEqual(runsWithCheckpoints(runs, fromRequirements(defaultPlan, 'kd/dft')).map((r) => r.runId), ['20250102-000000-bbbb', '20250101-000000-aaaa']);
+  assert.deepEqual(runsWithCheckpoints(runs, fromRequirements(defaultPlan, 'kd/sft')), []);
+  // DPT starts from the student LM, which a run trains itself: only the teacher and the vision encoder are required.
+  assert.deepEqual(fromRequirements(defaultPlan, 'kd/dpt'), [['teacher/sft'], ['vision/vision']]);
+});
+
+test('requirements follow the experiment\'s own pipeline: a kd track without DPT', () => {
+  const cfg = presetConfig('default');
+  const plan = fullPlan({ ...cfg, pipeline: { ...cfg.pipeline, kd: ['sft', 'dft'] } });
+  assert.deepEqual(fromRequirements(plan, 'kd/sft'), [['vision/vision']]);
+  assert.throws(() => fromRequirements(plan, 'kd/dpt'), /no stage 'kd\/dpt'/);
 });
 
 test('resumable runs are failed or stopped', () => {
@@ -92,9 +108,9 @@ test('toRunInfo', () => {
 test('DPT from a teacher-only run trains the student LM first', () => {
   const teacherOnly = run('t', { state: 'completed' }, ['vision-vision.safetensors', 'teacher-sft.safetensors']);
   const full = run('f', { state: 'completed' }, ['teacher-sft.safetensors', 'student-lm.safetensors']);
-  assert.deepEqual(stagesFrom(teacherOnly, ['kd/dpt']), ['student/lm', 'kd/dpt']);
-  assert.deepEqual(stagesFrom(full, ['kd/dpt']), ['kd/dpt']);
-  assert.deepEqual(stagesFrom(teacherOnly, ['kd/dft']), ['kd/dft']);
+  assert.deepEqual(stagesFrom(teacherOnly, ['kd/dpt'], defaultPlan), ['student/lm', 'kd/dpt']);
+  assert.deepEqual(stagesFrom(full, ['kd/dpt'], defaultPlan), ['kd/dpt']);
+  assert.deepEqual(stagesFrom(teacherOnly, ['kd/dft'], defaultPlan), ['kd/dft']);
 });
 
 test('a named, tagged, noted run: the name is the label, #tags lead the description, the id and note are in the tooltip', () => {

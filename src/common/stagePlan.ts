@@ -54,6 +54,19 @@ export function fullPlan(cfg: ExperimentConfig): StagePlan[] {
   return out;
 }
 
+/**
+ * The stages whose final checkpoints stage `id` reads: the one its model starts from, its teacher,
+ * and the vision encoder (when pre-training is on), as stage ids of the plan, in that order.
+ * @throws when the plan has no stage `id`
+ */
+export function stageInputs(plan: StagePlan[], id: string): string[] {
+  const stage = plan.find((s) => s.id === id);
+  if (!stage) throw new Error(`the pipeline has no stage '${id}'; it has: ${plan.map((s) => s.id).join(', ')}`);
+  const byOutput = (name: string | null) => (name ? plan.find((s) => s.output === name)?.id : undefined);
+  const vision = stage.model ? byOutput('vision-vision') : undefined;
+  return [byOutput(stage.init), byOutput(stage.teacher), vision].filter((x): x is string => !!x);
+}
+
 /** `--stages` name of the teacher side: vision pre-training and the whole teacher track (what the teacher store holds). */
 export const TEACHER_SIDE = 'teacher-side';
 

@@ -3,7 +3,7 @@
  * extension spawns it. Pure (no vscode), unit-tested in test/host-cliArgs.test.ts.
  */
 import type { BackendName, ExperimentConfig } from '../trainer/config/types';
-import { fullPlan, TEACHER_SIDE } from '../common/stagePlan';
+import { fullPlan, TEACHER_SIDE, type StagePlan } from '../common/stagePlan';
 
 /** Stage sets of the training commands. */
 export const STAGE_SETS = {
@@ -21,8 +21,13 @@ export const STAGE_SETS = {
  * resolved config; undefined when the config does not resolve.
  */
 export function planStageIds(resolvedConfig: unknown): string[] | undefined {
+  return experimentPlan(resolvedConfig)?.map((s) => s.id);
+}
+
+/** The stage plan of an experiment from its resolved config; undefined when the config does not resolve. */
+export function experimentPlan(resolvedConfig: unknown): StagePlan[] | undefined {
   try {
-    return fullPlan(resolvedConfig as ExperimentConfig).map((s) => s.id);
+    return fullPlan(resolvedConfig as ExperimentConfig);
   } catch {
     return undefined;
   }

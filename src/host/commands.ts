@@ -11,18 +11,19 @@ import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { EXPERIMENT_FILE } from '../common/runFormat';
 import { PRESETS, PRESET_NAMES } from '../trainer/config';
-import { STAGE_SETS, buildCliArgs, planStageIds, trainerEnv, type TrainerAction } from './cliArgs';
+import { STAGE_SETS, buildCliArgs, experimentPlan, trainerEnv, type TrainerAction } from './cliArgs';
 import { readExperimentConfig } from './configSources';
 import { installGpuBackend } from './gpuBackend';
 import { manageTeachers } from './teacherStoreCommand';
 import { pickConfigSources, pickExperiment, pickRun, pickRuns } from './pickers';
 import { RunMetaCommands } from './runMetaCommands';
-import { FROM_REQUIREMENTS, lastRun, resumableRuns, runsWithCheckpoints, stagesFrom, type ExperimentSummary, type RunSummary } from './runModel';
+import { fromRequirements, lastRun, resumableRuns, runsWithCheckpoints, stagesFrom, type ExperimentSummary, type RunSummary } from './runModel';
 import type { RunStore } from './runStore';
 import { configuredBackend, requireTrust, type ActiveTraining, type TrainerManager } from './trainerManager';
 import type { TreeNodeModel } from './treeModel';
 import type { PanelKind } from '../common/messages';
 import { isProcessAlive } from '../common/runReader';
+import { ckptName, type StagePlan } from '../common/stagePlan';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -115,8 +116,12 @@ export class Commands {
 
   /** Stage ids of the experiment's own plan (its resolved config), or undefined when it does not resolve. */
   private planOf(exp: ExperimentSummary): string[] | undefined {
+    return this.fullPlanOf(exp)?.map((s) => s.id);
+  }
+
+  private fullPlanOf(exp: ExperimentSummary): StagePlan[] | undefined {
     const r = readExperimentConfig(exp.file);
-    return r.resolved ? planStageIds(r.config) : undefined;
+    return r.resolved ? experimentPlan(r.config) : undefined;
   }
 
   private async launch(action: TrainerAction, exp: ExperimentSummary): Promise<void> {
@@ -147,7 +152,15 @@ export class Commands {
     const title = `LLaVA-KD: ${names[kind]}`;
     const exp = await this.experimentFor(a, title);
     if (!exp) return;
-    const candidates = runsWithCheckpoints(exp.runs, FROM_REQUIREMENTS[kind]);
+    const plan = this.fullPlanOf(exp);
+    const stageId = STAGE_SETS[kind][0];
+    if (!plan || !plan.some((s) => s.id === stageId)) {
+      const why = !plan ? `${readExperimentConfig(exp.file).error ?? `${exp.file} does not resolve`}; fix the experiment file first` : `the pipeline of "${exp.name}" has no ${stageId} stage (pipeline.kd is [${plan.filter((s) => s.track === 'kd').map((s) => s.kind).join(', ')}])`;
+      void vscode.window.showErrorMessage(`LLaVA-KD: ${names[kind]}: ${why}.`);
+      return;
+    }
+    const requirements = fromRequirements(plan, stageId);
+    const candidates = runsWithCheckpoints(exp.runs, requirements);
     let from: RunSummary | undefined;
     const given = argRunDirs(a, b)[0];
     if (given) from = candidates.find((r) => r.dir === given);
@@ -156,18 +169,18 @@ export class Commands {
       return;
     }
     if (!from) {
-      const need = { dft: 'kd-sft (or baseline-sft) and teacher-sft', dpt: 'teacher-sft', sft: 'kd-dpt' }[kind];
+      const need = requirements.map((alts) => alts.map(ckptName).join(' or ')).join(', ');
       from = await pickRun(exp, candidates, title, `Run to start from (has ${need} checkpoints)`);
     }
     if (!from) return;
-    await this.launch({ kind: 'run', experimentFile: exp.file, stages: stagesFrom(from, STAGE_SETS[kind]), from: from.dir, backend: configuredBackend() }, exp);
+    await this.launch({ kind: 'run', experimentFile: exp.file, stages: stagesFrom(from, STAGE_SETS[kind], plan), from: from.dir, backend: configuredBackend() }, exp);
   }
 
   private async offerPrerequisite(kind: 'dft' | 'dpt' | 'sft', exp: ExperimentSummary): Promise<void> {
     const w = vscode.window;
     if (kind === 'dft') {
       const pick = await w.showInformationMessage(
-        `LLaVA-KD: no run of "${exp.name}" has finished kd/sft (or baseline/sft) and teacher/sft checkpoints, which distilled fine-tuning starts from.`,
+        `LLaVA-KD: no run of "${exp.name}" has finished the kd/sft and teacher/sft checkpoints, which distilled fine-tuning starts from.`,
         'Run Full Pipeline',
       );
       if (pick) await this.runFullPipeline(exp.file);

@@ -8,6 +8,7 @@ import { STAGE_KINDS, TRACKS, type RunStatus, type StageId } from '../common/run
 import type { RunInfo } from '../common/messages';
 import type { RunMeta } from '../common/runMeta';
 import type { CheckpointFile, RunListing } from '../common/runReader';
+import { stageInputs, type StagePlan } from '../common/stagePlan';
 
 /** What the host keeps of a checkpoint file (the reader's CheckpointFile, less its ISO time). */
 export type CheckpointInfo = Pick<CheckpointFile, 'name' | 'path' | 'size' | 'mtimeMs'>;
@@ -78,22 +79,25 @@ export function runsWithCheckpoints(runs: RunSummary[], requirements: StageId[][
     .sort(compareRunsNewestFirst);
 }
 
-/** Requirements (`--from` checkpoints) of the training commands. */
-export const FROM_REQUIREMENTS = {
-  dft: [['kd/sft', 'baseline/sft'], ['teacher/sft']] as StageId[][],
-  dpt: [['teacher/sft']] as StageId[][],
-  sft: [['kd/dpt']] as StageId[][],
-};
+/**
+ * The `--from` requirements of stage `id` of an experiment's plan (stagePlan.ts `stageInputs`):
+ * one list of alternatives per checkpoint it reads, e.g. `[['kd/sft'], ['teacher/sft'],
+ * ['vision/vision']]` for DFT. The student LM is left out: a run trains it itself (stagesFrom).
+ * @throws when the plan has no stage `id`
+ */
+export function fromRequirements(plan: StagePlan[], id: StageId): StageId[][] {
+  return stageInputs(plan, id).filter((s) => s !== STUDENT_LM).map((s) => [s]);
+}
+const STUDENT_LM = 'student/lm';
 
 /**
- * Stages of a `--from` run: `wanted`, preceded by the prerequisites the source run lacks that a
- * run can train itself (the student LM before DPT).
+ * Stages of a `--from` run: `wanted`, preceded by the student LM when one of them starts from it
+ * (plan) and the source run lacks its checkpoint.
  */
-export function stagesFrom(run: RunSummary, wanted: readonly StageId[]): StageId[] {
+export function stagesFrom(run: RunSummary, wanted: readonly StageId[], plan: StagePlan[]): StageId[] {
   const have = finishedCheckpointStages(run);
-  const pre: StageId[] = [];
-  if (wanted.includes('kd/dpt') && !have.has('student/lm')) pre.push('student/lm');
-  return [...pre, ...wanted];
+  const needsLm = wanted.some((w) => plan.some((s) => s.id === w) && stageInputs(plan, w).includes(STUDENT_LM));
+  return needsLm && !have.has(STUDENT_LM) && !wanted.includes(STUDENT_LM) ? [STUDENT_LM, ...wanted] : [...wanted];
 }
 
 /** What the tree and the pickers call a run: its name (run-meta.json) when set, else its id. */
