@@ -14,7 +14,7 @@ import type { EvalLine, RunState, TeacherStoreUse } from '../../common/runFormat
 import { readJsonl, readStatus } from '../../common/runReader';
 import type { ExperimentConfig } from '../config/types';
 import { fullPlan, isTeacherSide, visionCheckpoint, type StagePlan } from '../../common/stagePlan';
-import type { RunContext } from '../train/runner';
+import type { RunContext } from '../train/runContext';
 import { teacherKey, teacherRecipe } from './recipe';
 import { manifestTestAccuracy, TeacherStore, type TeacherEntry } from './store';
 import { dataFingerprint } from '../data/fingerprint';
