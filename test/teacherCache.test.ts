@@ -3,47 +3,25 @@
  * and losses equal the online teacher's, a second open is a hit, the key follows every input, a
  * corrupt entry is rebuilt, an interrupted build resumes to the same bytes.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/trainer/backend';
 import { kdLossRows } from '../src/trainer/losses';
 import { buildBatch, disposeBatch } from '../src/trainer/models/batch';
 import type { EncodedSample } from '../src/trainer/data/encodedSample';
-import type { Mllm } from '../src/trainer/models/mllm';
-import type { VisionEncoder } from '../src/trainer/models/vision';
-import { np, pd, syntheticSet, tinyModels, V } from './helpers/tinyModels';
+import { cacheFixture, np, pd, syntheticSet, V } from './helpers/tinyModels';
 import { CachedTeacher, teacherCacheKey } from '../src/trainer/train/teacherCache';
 import { OnlineTeacher } from '../src/trainer/train/step';
-
-let vision: VisionEncoder;
-let teacher: Mllm;
-let student: Mllm;
-let models: ReturnType<typeof tinyModels>;
-let dir: string;
-let set: EncodedSample[];
 
 /** 70 samples (more than two build chunks): most with one of 5 images, some text-only. */
 const makeSet = (): EncodedSample[] => syntheticSet(3, 70, 5, 7, 3, 9);
 
-before(async () => {
-  await initBackend('wasm');
-  models = tinyModels();
-  ({ vision, teacher, student } = models);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llava-kd-tcache-'));
-  set = makeSet();
-});
-
-after(() => {
-  models.dispose();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const fx = cacheFixture('llava-kd-tcache-', makeSet);
 
 function open(key: string, logs: string[] = []): CachedTeacher {
-  return CachedTeacher.openOrBuild(dir, key, set, set.map((_, i) => i), teacher, vision, np, pd, 0, (m) => logs.push(m));
+  return CachedTeacher.openOrBuild(fx.dir, key, fx.set, fx.set.map((_, i) => i), fx.teacher, fx.vision, np, pd, 0, (m) => logs.push(m));
 }
 
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -57,23 +35,23 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 test('replayed teacher rows and the losses equal the online teacher (1e-5 relative); a second open is a hit', () => {
-  const key = teacherCacheKey([null, null], set);
+  const key = teacherCacheKey([null, null], fx.set);
   const logs: string[] = [];
   const cached = open(key, logs);
   assert.ok(logs.some((l) => /building for 70 samples/.test(l)), logs.join('\n'));
-  const online = new OnlineTeacher(teacher);
+  const online = new OnlineTeacher(fx.teacher);
   const weights = { ce: 1, res: 1, vis: 1, rel: 0.5 };
   const opts = { divergence: 'forward_kl' as const, temperature: 1, skewLambda: 0.1 };
   // Batches of other compositions and paddings than the build's chunks.
   for (const idx of [[0, 1, 2, 3], [69, 10, 3, 44, 17], [3, 10, 24], [5, 66, 31, 8, 12, 50, 2, 3]]) {
-    const b = buildBatch(idx.map((i) => set[i]), np, pd, 0);
-    const feats = b.patches ? vision.forward(b.patches) : null;
+    const b = buildBatch(idx.map((i) => fx.set[i]), np, pd, 0);
+    const feats = b.patches ? fx.vision.forward(b.patches) : null;
     const a = cached.outputs(b, feats, idx);
     const o = online.outputs(b, feats, idx);
     assert.ok(relDiff(a.res.dataSync(), o.res.dataSync()) < 1e-5, `response rows of batch ${idx}`);
     assert.equal(a.vis === null, o.vis === null);
     if (a.vis && o.vis) assert.ok(relDiff(a.vis.dataSync(), o.vis.dataSync()) < 1e-5, `visual rows of batch ${idx}`);
-    const s = student.forwardRows(b, feats);
+    const s = fx.student.forwardRows(b, feats);
     const loss = (t: { res: tf.Tensor2D; vis: tf.Tensor3D | null }) => {
       const r = kdLossRows({ sRes: s.res, tRes: t.res, targets: b.targetIds, sVis: s.vis ?? undefined, tVis: t.vis ?? undefined }, weights, opts);
       const out = Object.fromEntries(Object.entries({ total: r.total, ...r.terms }).map(([k, v]) => [k, v!.dataSync()[0]]));
@@ -94,21 +72,21 @@ test('replayed teacher rows and the losses equal the online teacher (1e-5 relati
 
 test('an entry of a subset (the samples a stage draws) answers by data-set index and refuses other samples', () => {
   const ids = [2, 3, 10, 31, 44, 69];
-  const sub = ids.map((i) => set[i]);
+  const sub = ids.map((i) => fx.set[i]);
   const key = teacherCacheKey([null, null], sub);
-  const cached = CachedTeacher.openOrBuild(dir, key, sub, ids, teacher, vision, np, pd, 0, () => undefined);
-  const online = new OnlineTeacher(teacher);
+  const cached = CachedTeacher.openOrBuild(fx.dir, key, sub, ids, fx.teacher, fx.vision, np, pd, 0, () => undefined);
+  const online = new OnlineTeacher(fx.teacher);
   const idx = [69, 3, 31];
-  const b = buildBatch(idx.map((i) => set[i]), np, pd, 0);
-  const feats = b.patches ? vision.forward(b.patches) : null;
+  const b = buildBatch(idx.map((i) => fx.set[i]), np, pd, 0);
+  const feats = b.patches ? fx.vision.forward(b.patches) : null;
   const a = cached.outputs(b, feats, idx);
   const o = online.outputs(b, feats, idx);
   assert.ok(relDiff(a.res.dataSync(), o.res.dataSync()) < 1e-5);
-  const other = buildBatch([set[4]], np, pd, 0);
+  const other = buildBatch([fx.set[4]], np, pd, 0);
   assert.throws(() => cached.outputs(other, null, [4]), /holds no outputs for sample 4/);
   // Same samples, other indices: not this entry (the stored ids are checked on open).
   const logs: string[] = [];
-  CachedTeacher.openOrBuild(dir, key, sub, ids.map((i) => i + 1), teacher, vision, np, pd, 0, (m) => logs.push(m)).dispose();
+  CachedTeacher.openOrBuild(fx.dir, key, sub, ids.map((i) => i + 1), fx.teacher, fx.vision, np, pd, 0, (m) => logs.push(m)).dispose();
   assert.ok(logs.some((l) => /incomplete or corrupt: rebuilding/.test(l)), logs.join('\n'));
   tf.dispose([a.res, o.res, a.vis ?? [], o.vis ?? [], feats ?? []].flat());
   disposeBatch(b);
@@ -117,7 +95,7 @@ test('an entry of a subset (the samples a stage draws) answers by data-set index
 });
 
 test('the key follows the checkpoints and every token, label and image of the set', () => {
-  const base = teacherCacheKey([null, null], set);
+  const base = teacherCacheKey([null, null], fx.set);
   assert.equal(teacherCacheKey([null, null], makeSet()), base, 'same inputs, same key');
   const tok = makeSet();
   tok[40] = { ...tok[40], tokens: [...tok[40].tokens.slice(0, -1), (tok[40].tokens.at(-1)! % (V - 1)) + 1] };
@@ -130,16 +108,16 @@ test('the key follows the checkpoints and every token, label and image of the se
   p[7] += 0.5;
   img[0] = { ...img[0], patches: p };
   assert.notEqual(teacherCacheKey([null, null], img), base, 'an image pixel');
-  const ck = path.join(dir, 'teacher.bin');
+  const ck = path.join(fx.dir, 'teacher.bin');
   fs.writeFileSync(ck, 'weights A');
-  const a = teacherCacheKey([ck, null], set);
+  const a = teacherCacheKey([ck, null], fx.set);
   fs.writeFileSync(ck, 'weights B');
-  assert.notEqual(teacherCacheKey([ck, null], set), a, 'the teacher checkpoint bytes');
+  assert.notEqual(teacherCacheKey([ck, null], fx.set), a, 'the teacher checkpoint bytes');
 });
 
 test('a corrupt entry is rebuilt; an interrupted build resumes to the same bytes', () => {
-  const key = teacherCacheKey([null, null], set);
-  const entry = path.join(dir, 'teacher-outputs', key);
+  const key = teacherCacheKey([null, null], fx.set);
+  const entry = path.join(fx.dir, 'teacher-outputs', key);
   open(key).dispose();
   const good = fs.readFileSync(path.join(entry, 'rows.f32'));
   const index = JSON.parse(fs.readFileSync(path.join(entry, 'index.json'), 'utf8')) as { offsets: number[]; vocab: number };

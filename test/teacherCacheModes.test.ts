@@ -6,43 +6,20 @@
  * to the online one through the stored relation matrices, L_res equal to a float64 KL against the
  * flattened-tail teacher, k = V equal to exact); formats have their own keys.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/trainer/backend';
 import { kdLossRows } from '../src/trainer/losses';
 import { buildBatch, disposeBatch } from '../src/trainer/models/batch';
-import type { EncodedSample } from '../src/trainer/data/encodedSample';
-import type { Mllm } from '../src/trainer/models/mllm';
-import type { VisionEncoder } from '../src/trainer/models/vision';
-import { np, pd, syntheticSet, tinyModels, V } from './helpers/tinyModels';
+import { cacheFixture, np, pd, syntheticSet, V } from './helpers/tinyModels';
 import { mulberry32 } from '../src/common/random';
 import { CachedTeacher, teacherCacheKey } from '../src/trainer/train/teacherCache';
 import { decodeRows, encodeRows, finishStats, fromHalf, newStats, rowBytes, toHalf, type RowFormat } from '../src/trainer/train/teacherCacheCodec';
 import { OnlineTeacher, type TeacherOutputs } from '../src/trainer/train/step';
 
-let vision: VisionEncoder;
-let teacher: Mllm;
-let student: Mllm;
-let models: ReturnType<typeof tinyModels>;
-let dir: string;
-let set: EncodedSample[];
-
-before(async () => {
-  await initBackend('wasm');
-  models = tinyModels();
-  ({ vision, teacher, student } = models);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llava-kd-tmodes-'));
-  set = syntheticSet(5, 40, 4, 5, 2, 8);
-});
-
-after(() => {
-  models.dispose();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const fx = cacheFixture('llava-kd-tmodes-', () => syntheticSet(5, 40, 4, 5, 2, 8));
 
 test('toHalf: known bit patterns, and the nearest half (ties to even) of 20 000 random floats', () => {
   const known: [number, number][] = [[1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65520, 0x7c00], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [0.1, 0x2e66], [0, 0], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02]];
@@ -99,7 +76,7 @@ const weights = { ce: 1, res: 1, vis: 1, rel: 0.5 };
 const opts = { divergence: 'forward_kl' as const, temperature: 1, skewLambda: 0.1 };
 
 function losses(b: ReturnType<typeof buildBatch>, feats: tf.Tensor3D | null, t: TeacherOutputs): Record<string, number> {
-  const s = student.forwardRows(b, feats);
+  const s = fx.student.forwardRows(b, feats);
   const r = kdLossRows({ sRes: s.res, tRes: t.res, targets: b.targetIds, sVis: s.vis ?? undefined, tVis: t.vis ?? undefined, tRel: t.rel }, weights, opts);
   const out = Object.fromEntries(Object.entries({ total: r.total, ...r.terms }).map(([k, v]) => [k, v!.dataSync()[0]]));
   tf.dispose([r.total, ...Object.values(r.terms), s.res, s.vis ?? []].flat());
@@ -107,7 +84,7 @@ function losses(b: ReturnType<typeof buildBatch>, feats: tf.Tensor3D | null, t: 
 }
 
 function openFormat(f: RowFormat, logs: string[] = []): CachedTeacher {
-  return CachedTeacher.openOrBuild(dir, teacherCacheKey([null, null], set, f), set, set.map((_, i) => i), teacher, vision, np, pd, 0, (m) => logs.push(m), f);
+  return CachedTeacher.openOrBuild(fx.dir, teacherCacheKey([null, null], fx.set, f), fx.set, fx.set.map((_, i) => i), fx.teacher, fx.vision, np, pd, 0, (m) => logs.push(m), f);
 }
 
 test('fp16 entry: rows within the recorded rounding error, losses within 2e-3 relative of the online teacher', () => {
@@ -115,10 +92,10 @@ test('fp16 entry: rows within the recorded rounding error, losses within 2e-3 re
   const c = openFormat({ mode: 'fp16' }, logs);
   assert.ok(c.stats && c.stats.maxAbsError! > 0 && c.stats.maxRelError! <= 2 ** -11, JSON.stringify(c.stats));
   assert.ok(logs.some((l) => /fp16 rounding: max \|error\|/.test(l)), logs.join('\n'));
-  const online = new OnlineTeacher(teacher);
+  const online = new OnlineTeacher(fx.teacher);
   for (const idx of [[0, 1, 2, 3], [39, 7, 12], [2, 22, 17, 30, 5]]) {
-    const b = buildBatch(idx.map((i) => set[i]), np, pd, 0);
-    const feats = b.patches ? vision.forward(b.patches) : null;
+    const b = buildBatch(idx.map((i) => fx.set[i]), np, pd, 0);
+    const feats = b.patches ? fx.vision.forward(b.patches) : null;
     const a = c.outputs(b, feats, idx);
     const o = online.outputs(b, feats, idx);
     const ad = a.res.dataSync();
@@ -140,10 +117,10 @@ test('topk entry: RDist equals the online teacher\'s (stored relation matrices);
   assert.ok(logs.some((l) => /top-6 logits/.test(l) && /relation matrices/.test(l)), logs.join('\n'));
   assert.ok(c.stats!.meanTailMass! > 0 && c.stats!.maxTailMass! < 1);
   const full = openFormat({ mode: 'topk', k: V });
-  const online = new OnlineTeacher(teacher);
+  const online = new OnlineTeacher(fx.teacher);
   const idx = [0, 1, 3, 8, 2];
-  const b = buildBatch(idx.map((i) => set[i]), np, pd, 0);
-  const feats = b.patches ? vision.forward(b.patches) : null;
+  const b = buildBatch(idx.map((i) => fx.set[i]), np, pd, 0);
+  const feats = b.patches ? fx.vision.forward(b.patches) : null;
   const a = c.outputs(b, feats, idx);
   const o = online.outputs(b, feats, idx);
   const la = losses(b, feats, a);
@@ -153,7 +130,7 @@ test('topk entry: RDist equals the online teacher\'s (stored relation matrices);
   assert.notEqual(la.res, lo.res, 'top-6 of 40 is an approximation');
   // Float64 reference of L_res: the teacher's top-k probabilities exact, its tail mass spread evenly.
   const t = o.res.arraySync() as number[][];
-  const s = student.forwardRows(b, feats);
+  const s = fx.student.forwardRows(b, feats);
   const sr = s.res.arraySync() as number[][];
   let kl = 0;
   for (let i = 0; i < t.length; i++) {
@@ -181,9 +158,9 @@ test('topk entry: RDist equals the online teacher\'s (stored relation matrices);
 });
 
 test('each format has its own key; exact keeps the key it had before formats existed', () => {
-  const exact = teacherCacheKey([null, null], set);
-  assert.equal(teacherCacheKey([null, null], set, { mode: 'exact' }), exact);
-  const keys = [exact, teacherCacheKey([null, null], set, { mode: 'fp16' }), teacherCacheKey([null, null], set, { mode: 'topk', k: 6 }), teacherCacheKey([null, null], set, { mode: 'topk', k: 7 })];
+  const exact = teacherCacheKey([null, null], fx.set);
+  assert.equal(teacherCacheKey([null, null], fx.set, { mode: 'exact' }), exact);
+  const keys = [exact, teacherCacheKey([null, null], fx.set, { mode: 'fp16' }), teacherCacheKey([null, null], fx.set, { mode: 'topk', k: 6 }), teacherCacheKey([null, null], fx.set, { mode: 'topk', k: 7 })];
   assert.equal(new Set(keys).size, 4);
 });
 

@@ -19,7 +19,7 @@ export class ExperimentsTreeProvider implements vscode.TreeDataProvider<TreeNode
   private roots: TreeNodeModel[] = [];
   private readonly sub: vscode.Disposable;
 
-  constructor(private readonly store: RunStore) {
+  constructor(store: RunStore) {
     this.roots = buildTree(store.experiments);
     this.sub = store.onDidChange(() => {
       this.roots = buildTree(store.experiments);

@@ -1,8 +1,13 @@
 /**
  * Tiny teacher, student and vision encoder (the `tiny` preset's sizes, vocabulary 40) and a
  * synthetic encoded set for the teacher-output cache tests: most samples with one of a few
- * images, some text-only, label flags on the last three tokens.
+ * images, some text-only, label flags on the last three tokens; and the hooks those tests share.
  */
+import { after, before } from 'node:test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initBackend } from '../../src/trainer/backend';
 import { presetConfig } from '../../src/trainer/config';
 import type { EncodedSample } from '../../src/trainer/data/encodedSample';
 import { Mllm } from '../../src/trainer/models/mllm';
@@ -35,4 +40,27 @@ export function syntheticSet(seed: number, n: number, images: number, textEvery:
     const isLabel = Uint8Array.from(tokens, (_, j) => (j >= tokens.length - 3 ? 1 : 0));
     return { id: `s${i}`, tokens, visualStart: withImage ? 1 : -1, isLabel, ...(withImage ? { patches: imgs[i % images] } : {}) };
   });
+}
+
+/** The models, a scratch folder and a set of the teacher-output cache tests, filled in by the hooks cacheFixture registers. */
+export interface CacheFixture { vision: VisionEncoder; teacher: Mllm; student: Mllm; dir: string; set: EncodedSample[] }
+
+/**
+ * Registers the hooks of a teacher-output cache test file: before, the wasm backend, the tiny
+ * models, a temporary folder (`prefix`) and `makeSet()`; after, the models disposed and the folder
+ * removed. The returned object is filled in when the tests run.
+ */
+export function cacheFixture(prefix: string, makeSet: () => EncodedSample[]): CacheFixture {
+  const fx = {} as CacheFixture;
+  let models: ReturnType<typeof tinyModels> | undefined;
+  before(async () => {
+    await initBackend('wasm');
+    models = tinyModels();
+    Object.assign(fx, { vision: models.vision, teacher: models.teacher, student: models.student, dir: fs.mkdtempSync(path.join(os.tmpdir(), prefix)), set: makeSet() });
+  });
+  after(() => {
+    models?.dispose();
+    if (fx.dir) fs.rmSync(fx.dir, { recursive: true, force: true });
+  });
+  return fx;
 }

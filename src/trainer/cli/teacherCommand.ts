@@ -4,7 +4,7 @@
  * preset and stores it; `add` stores the teacher side of a finished run; `rm` removes entries.
  * The packaged default teacher is rebuilt bit for bit by `npm run teacher:build`.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXPERIMENT_FILE, type RunStatus } from '../../common/runFormat';
 import { isPresetName, PRESET_NAMES } from '../config';

@@ -53,7 +53,6 @@ export class VisionEncoder {
    */
   forward(patches: tf.Tensor3D, blocks = featureBlocks(this.cfg)): tf.Tensor3D {
     const p = this.params;
-    const d = this.cfg.dim;
     const H = this.cfg.heads;
     let x = tf.add(linear(tf.sub(patches, 0.5), p.get('patch.w') as tf.Tensor2D, p.get('patch.b') as tf.Tensor1D), p.get('pos'));
     for (let i = 0; i < blocks; i++) {

@@ -57,7 +57,7 @@ export const bmm4: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D = customGrad(
  */
 export function gatherRows(table: tf.Tensor2D, index: tf.Tensor1D): tf.Tensor2D {
   const n = table.shape[0];
-  const f = customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = customGrad((t: tf.Tensor) => {
     return {
       value: tf.getBackend() === 'wasm' ? copyRows(t as tf.Tensor2D, index) : tf.gather(t, index),
       gradFunc: (dy: tf.Tensor) => [tf.scatterND(index.reshape([-1, 1]), dy, [n, dy.shape[1]!])],
