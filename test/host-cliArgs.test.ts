@@ -1,7 +1,7 @@
-// Tests of src/host/cliArgs.ts: the exact argument lists of the trainer CLI and the child env.
+// Tests of src/host/core/cliArgs.ts: the exact argument lists of the trainer CLI and the child env.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STAGE_SETS, actionTitle, buildCliArgs, trainerEnv } from '../src/host/cliArgs';
+import { STAGE_SETS, actionTitle, buildCliArgs, trainerEnv } from '../src/host/core/cliArgs';
 
 test('distilled fine-tuning from a run', () => {
   assert.deepEqual(buildCliArgs({ kind: 'run', experimentFile: '/w/e/kd-experiment.json', stages: STAGE_SETS.dft, from: '/w/e/runs/r1', backend: 'auto' }), [

@@ -1,7 +1,7 @@
-// Tests of src/host/configEdit.ts: hyper-parameter writes keep comments and become one minimal edit.
+// Tests of src/host/core/configEdit.ts: hyper-parameter writes keep comments and become one minimal edit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyHyperValues, detectFormatting, minimalReplace, stageHypersOf } from '../src/host/configEdit';
+import { applyHyperValues, detectFormatting, minimalReplace, stageHypersOf } from '../src/host/core/configEdit';
 
 test('minimalReplace', () => {
   assert.deepEqual(minimalReplace('abcdef', 'abXYef'), { offset: 2, length: 2, text: 'XY' });

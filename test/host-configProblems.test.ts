@@ -1,11 +1,11 @@
-// Tests of src/host/configProblems.ts and src/host/lensModel.ts: the Problems text of config
+// Tests of src/host/core/configProblems.ts and src/host/core/lensModel.ts: the Problems text of config
 // issues ("did you mean" once), the issues left to VS Code's JSON support, the notice when a run
 // is asked of an invalid file, and the CodeLens row over valid and invalid files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkExperimentText, type ConfigIssue } from '../src/trainer/config';
-import { diagnosticMessage, invalidRunMessage, issuesToShow } from '../src/host/configProblems';
-import { experimentLenses, PROBLEMS_VIEW_COMMAND } from '../src/host/lensModel';
+import { diagnosticMessage, invalidRunMessage, issuesToShow } from '../src/host/core/configProblems';
+import { experimentLenses, PROBLEMS_VIEW_COMMAND } from '../src/host/core/lensModel';
 
 const issuesOf = (text: string): ConfigIssue[] => checkExperimentText(text, '/abs/ws/exp-a/kd-experiment.json').errors;
 const count = (s: string, sub: string): number => s.split(sub).length - 1;

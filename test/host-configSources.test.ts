@@ -1,10 +1,10 @@
-// Tests of src/host/configSources.ts on real experiment files and run folders in a temp dir.
+// Tests of src/host/core/configSources.ts on real experiment files and run folders in a temp dir.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configColumn, hyperTarget, readExperimentConfig, readRunConfig } from '../src/host/configSources';
+import { configColumn, hyperTarget, readExperimentConfig, readRunConfig } from '../src/host/core/configSources';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-cfg-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

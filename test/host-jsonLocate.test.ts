@@ -1,7 +1,7 @@
-// Tests of src/host/jsonLocate.ts: config paths to text ranges of a JSONC document.
+// Tests of src/host/core/jsonLocate.ts: config paths to text ranges of a JSONC document.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { locatePath, offsetToPosition, splitPath } from '../src/host/jsonLocate';
+import { locatePath, offsetToPosition, splitPath } from '../src/host/core/jsonLocate';
 
 const text = `{
   // comment
@@ -42,7 +42,7 @@ test('line numbers', () => {
 });
 
 test('issueRange prefers the value at the path on the issue line', async () => {
-  const { issueRange, positionToOffset } = await import('../src/host/jsonLocate');
+  const { issueRange, positionToOffset } = await import('../src/host/core/jsonLocate');
   const t = '{\n  "stages": { "dft": { "loss": { "vis": "high" } } }\n}';
   const r = issueRange(t, { path: 'stages.dft.loss.vis', line: 2, column: 35 });
   assert.equal(t.slice(r.offset, r.offset + r.length), '"high"');
@@ -55,7 +55,7 @@ test('issueRange prefers the value at the path on the issue line', async () => {
 });
 
 test('issueRange underlines the key of an unknown key, the value of a wrong type', async () => {
-  const { issueRange } = await import('../src/host/jsonLocate');
+  const { issueRange } = await import('../src/host/core/jsonLocate');
   const t = '{\n  "preset": "tiny",\n  "bogusKey": 1,\n  "seed": "seven"\n}\n';
   const slice = (r: { offset: number; length: number }): string => t.slice(r.offset, r.offset + r.length);
   assert.equal(slice(issueRange(t, { path: 'bogusKey', line: 3, column: 3, found: 'unknown key "bogusKey"' })), '"bogusKey"');

@@ -1,5 +1,5 @@
 /**
- * mayOpen (src/host/pathGuard.ts): what a webview may ask the host to open. The cases of the
+ * mayOpen (src/host/core/pathGuard.ts): what a webview may ask the host to open. The cases of the
  * bad-input campaign: `..` escapes and sibling folders with the same prefix are refused, links
  * out of a run folder are refused, the images the panel showed are allowed.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isInsideFolder, isRestorableSource, mayOpen } from '../src/host/pathGuard';
+import { isInsideFolder, isRestorableSource, mayOpen } from '../src/host/core/pathGuard';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'llava-kd-guard-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -1,9 +1,9 @@
-// Tests of src/host/quickFixEdits.ts (and the suggestions of the config validator behind it):
+// Tests of src/host/core/quickFixEdits.ts (and the suggestions of the config validator behind it):
 // a misspelt key, an unknown enum value or preset becomes an edit that makes the file valid.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkExperimentText } from '../src/trainer/config';
-import { quickFixes, type QuickFixEdit } from '../src/host/quickFixEdits';
+import { quickFixes, type QuickFixEdit } from '../src/host/core/quickFixEdits';
 
 const fixesOf = (text: string): QuickFixEdit[] => quickFixes(text, checkExperimentText(text, 'kd-experiment.json').errors);
 const apply = (text: string, f: QuickFixEdit): string => text.slice(0, f.range.offset) + f.newText + text.slice(f.range.offset + f.range.length);

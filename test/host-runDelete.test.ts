@@ -1,4 +1,4 @@
-// Delete Run's pure parts (src/host/runDelete.ts): the refusal of a running or queued run, the
+// Delete Run's pure parts (src/host/core/runDelete.ts): the refusal of a running or queued run, the
 // confirmation naming stages done, checkpoints and size, the size of a real folder, only run
 // folders accepted, and the trash first with a permanent delete only after a second yes.
 import { after, test } from 'node:test';
@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunStatus } from '../src/common/runFormat';
-import { deleteConfirmation, deleteRefusal, deleteWithTrashFallback, folderBytes, isRunFolder, permanentConfirmation, type RunContents } from '../src/host/runDelete';
+import { deleteConfirmation, deleteRefusal, deleteWithTrashFallback, folderBytes, isRunFolder, permanentConfirmation, type RunContents } from '../src/host/core/runDelete';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'llava-kd-del-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));

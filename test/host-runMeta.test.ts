@@ -1,5 +1,5 @@
 // run-meta.json on real files in a temp folder: src/common/runMeta.ts (tag rules, validation, a
-// reader that reports a bad file instead of throwing), src/host/runMetaWriter.ts (merge, atomic
+// reader that reports a bad file instead of throwing), src/host/core/runMetaWriter.ts (merge, atomic
 // replace, a bad file left alone), and the trainer's resume clean-up leaving the file in place.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import type { RunStatus } from '../src/common/runFormat';
 import { RUN_META_FILE, parseTagInput, readRunMeta, validateRunMeta } from '../src/common/runMeta';
 import { isProcessAlive } from '../src/common/runReader';
-import { writeRunMeta } from '../src/host/runMetaWriter';
+import { writeRunMeta } from '../src/host/core/runMetaWriter';
 import { writeFileAtomic as writeTextAtomic } from '../src/common/atomic';
-import { readRunSummary } from '../src/host/runSummaries';
+import { readRunSummary } from '../src/host/core/runSummaries';
 import { removeStaleTemps } from '../src/common/atomic';
 import { RunWriter } from '../src/trainer/io/runDir';
 

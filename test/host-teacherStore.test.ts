@@ -1,11 +1,11 @@
 /**
  * The extension's view of the teacher store: the picker rows built from `teacher list --json`
- * (src/host/teacherStoreModel.ts) and the tree row of the stored teacher a run used.
+ * (src/host/core/teacherStoreModel.ts) and the tree row of the stored teacher a run used.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseStoreListing, teacherPickRows } from '../src/host/teacherStoreModel';
-import { runNode } from '../src/host/treeModel';
+import { parseStoreListing, teacherPickRows } from '../src/host/core/teacherStoreModel';
+import { runNode } from '../src/host/core/treeModel';
 import type { RunStatus } from '../src/common/runFormat';
 
 const listing = JSON.stringify({

@@ -1,10 +1,10 @@
-// Tests of src/host/trainerProcess.ts with a fake CLI script: JSON events, stderr text, SIGTERM, SIGKILL.
+// Tests of src/host/core/trainerProcess.ts with a fake CLI script: JSON events, stderr text, SIGTERM, SIGKILL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineSplitter, TrainerProcess, exitOutcome, parseTrainerLine } from '../src/host/trainerProcess';
+import { LineSplitter, TrainerProcess, exitOutcome, parseTrainerLine } from '../src/host/core/trainerProcess';
 import type { TrainerEvent } from '../src/common/runFormat';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-fake-cli-'));

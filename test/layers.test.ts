@@ -1,7 +1,8 @@
 // The import rules of the layers, checked from the imports themselves (a leak fails CI):
 // the trainer never imports vscode or the extension's layers; src/common stays pure; the host
 // and the views do no tensor math and reach into the trainer only for its config code; the
-// host does not import the views; webview code imports only media/ and src/common/.
+// host does not import the views; src/host/core (the host's pure logic) imports no vscode and no
+// vscode-bound host file; webview code imports only media/ and src/common/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -58,6 +59,7 @@ export function violations(i: Import): string[] {
     if (under(i.target, 'src/trainer') && !under(i.target, 'src/trainer/config')) out.push(`${fmt(i)}: the host uses only the trainer's config code (the trainer runs in a child process)`);
     if (under(i.target, 'media')) out.push(`${fmt(i)}: the host does not import webview code`);
     if (under(f, 'src/host') && under(i.target, 'src/views')) out.push(`${fmt(i)}: src/host does not import src/views (pass a dependency instead)`);
+    if (under(f, 'src/host/core') && (i.spec === 'vscode' || (under(i.target, 'src/host') && !under(i.target, 'src/host/core')))) out.push(`${fmt(i)}: src/host/core is the host's vscode-free logic (unit-tested without VS Code)`);
   } else if (under(f, 'media')) {
     if (i.spec === 'vscode' || tf) out.push(`${fmt(i)}: webview code runs in the browser`);
     if (i.target && !under(i.target, 'media') && !under(i.target, 'src/common')) out.push(`${fmt(i)}: webview code imports only media/ and src/common/ (through typed messages)`);
@@ -73,7 +75,7 @@ test('layers: every import of src/ and media/ follows the rules', () => {
 
 test('layers: the checker catches each kind of leak', () => {
   const leak = (file: string, line: string): string[] => importsOf(file, line).flatMap(violations);
-  assert.equal(leak('media/lib/x.ts', "import { toRunInfo } from '../../src/host/runModel';").length, 1);
+  assert.equal(leak('media/lib/x.ts', "import { toRunInfo } from '../../src/host/core/runModel';").length, 1);
   assert.equal(leak('media/x.ts', "import '../src/trainer/nn/ops';").length, 1, 'side-effect import');
   assert.equal(leak('src/trainer/train/x.ts', "import * as vscode from 'vscode';").length, 1);
   assert.equal(leak('src/host/x.ts', "import * as tf from '@tensorflow/tfjs';").length, 1);
@@ -82,5 +84,8 @@ test('layers: the checker catches each kind of leak', () => {
   assert.equal(leak('src/common/x.ts', "import { PRESETS } from '../trainer/config';").length, 1, 'a value import of the trainer from common');
   assert.equal(leak('src/common/x.ts', "import type { ExperimentConfig } from '../trainer/config/types';").length, 0);
   assert.equal(leak('src/host/x.ts', "import { PRESETS } from '../trainer/config';").length, 0);
+  assert.equal(leak('src/host/core/x.ts', "import * as vscode from 'vscode';").length, 1, 'vscode in the host core');
+  assert.equal(leak('src/host/core/x.ts', "import { configuredBackend } from '../trainerManager';").length, 1, 'the host core reaching a vscode-bound host file');
+  assert.equal(leak('src/host/x.ts', "import { buildTree } from './core/treeModel';").length, 0);
   assert.equal(leak('media/x.ts', "export { h } from './lib/dom';\nimport type { LossTerm } from '../src/common/runFormat';").length, 0);
 });

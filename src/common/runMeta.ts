@@ -1,6 +1,6 @@
 /**
  * The user's annotations of a run, `<runDir>/run-meta.json` `{ name?, tags?, note? }`: written
- * only by the extension (src/host/runMetaWriter.ts), never by the trainer. Here: the rules of the
+ * only by the extension (src/host/core/runMetaWriter.ts), never by the trainer. Here: the rules of the
  * fields (tag syntax, lengths), a validator of parsed content and a reader that reports a missing
  * or malformed file instead of throwing, so a run with a bad file still shows by its id.
  * `readRunMeta` uses node:fs: the extension host and the CLI may import this file, the webviews

@@ -300,7 +300,7 @@ export interface CheckpointFile {
   mtimeMs: number;
 }
 
-/** One run folder as listed from disk (the host's RunSummary in src/host/runModel.ts is built from it). */
+/** One run folder as listed from disk (the host's RunSummary in src/host/core/runModel.ts is built from it). */
 export interface RunListing {
   runId: string;
   dir: string;

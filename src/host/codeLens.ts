@@ -9,8 +9,8 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { EXPERIMENT_FILE } from '../common/runFormat';
-import { experimentProblems } from './experimentCheck';
-import { experimentLenses } from './lensModel';
+import { experimentProblems } from './core/experimentCheck';
+import { experimentLenses } from './core/lensModel';
 
 /** Problems of an experiment document (0 when the check itself fails: the run refuses with the reason anyway). */
 function problemCount(doc: vscode.TextDocument): number {

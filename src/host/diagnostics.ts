@@ -7,9 +7,9 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { EXPERIMENT_FILE } from '../common/runFormat';
-import { diagnosticMessage, issuesToShow } from './configProblems';
-import { experimentProblems } from './experimentCheck';
-import { issueRange } from './jsonLocate';
+import { diagnosticMessage, issuesToShow } from './core/configProblems';
+import { experimentProblems } from './core/experimentCheck';
+import { issueRange } from './core/jsonLocate';
 
 export const DIAGNOSTIC_SOURCE = 'LLaVA-KD';
 

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { StageKind } from '../common/runFormat';
 import type { HyperValues } from '../common/messages';
-import { applyHyperValues } from './configEdit';
+import { applyHyperValues } from './core/configEdit';
 
 export async function applyHyperEdit(file: string, stage: StageKind, values: HyperValues): Promise<{ ok: boolean; message: string }> {
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));

@@ -5,9 +5,9 @@
  */
 import * as vscode from 'vscode';
 import { formatAccuracyRecord } from '../common/format';
-import { compareRunsNewestFirst, finishedCheckpointStages, type ExperimentSummary, type RunSummary } from './runModel';
+import { compareRunsNewestFirst, finishedCheckpointStages, type ExperimentSummary, type RunSummary } from './core/runModel';
 import type { RunStore } from './runStore';
-import { runDescription } from './treeModel';
+import { runDescription } from './core/treeModel';
 
 export interface RunPick extends vscode.QuickPickItem {
   exp: ExperimentSummary;

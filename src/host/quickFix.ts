@@ -4,8 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { DIAGNOSTIC_SOURCE } from './diagnostics';
-import { experimentProblems } from './experimentCheck';
-import { quickFixes } from './quickFixEdits';
+import { experimentProblems } from './core/experimentCheck';
+import { quickFixes } from './core/quickFixEdits';
 
 export class ExperimentQuickFixes implements vscode.CodeActionProvider {
   static readonly metadata: vscode.CodeActionProviderMetadata = { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] };

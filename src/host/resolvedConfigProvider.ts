@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { readExperimentConfig } from './configSources';
+import { readExperimentConfig } from './core/configSources';
 
 export const RESOLVED_SCHEME = 'llava-kd-resolved';
 

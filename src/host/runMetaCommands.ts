@@ -9,10 +9,10 @@ import * as path from 'node:path';
 import { MAX_NAME_LENGTH, MAX_NOTE_LENGTH, RUN_META_FILE, parseTagInput, type RunMeta } from '../common/runMeta';
 import { listCheckpoints } from '../common/runReader';
 import { pickRuns } from './pickers';
-import { deleteConfirmation, deleteRefusal, deleteWithTrashFallback, folderBytes, isRunFolder, permanentConfirmation, runTitle, type RunContents } from './runDelete';
-import { writeRunMeta, type RunMetaPatch } from './runMetaWriter';
+import { deleteConfirmation, deleteRefusal, deleteWithTrashFallback, folderBytes, isRunFolder, permanentConfirmation, runTitle, type RunContents } from './core/runDelete';
+import { writeRunMeta, type RunMetaPatch } from './core/runMetaWriter';
 import type { RunStore } from './runStore';
-import { readRunSummary } from './runSummaries';
+import { readRunSummary } from './core/runSummaries';
 import type { TrainerManager } from './trainerManager';
 
 export interface RunMetaCommandDeps {

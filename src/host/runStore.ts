@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser/lib/esm/main.js';
 import { EXPERIMENT_FILE } from '../common/runFormat';
 import { RUN_META_FILE } from '../common/runMeta';
-import { findRun, type ExperimentSummary, type RunSummary } from './runModel';
-import { readRunSummary, runsOf } from './runSummaries';
+import { findRun, type ExperimentSummary, type RunSummary } from './core/runModel';
+import { readRunSummary, runsOf } from './core/runSummaries';
 
 /** Name of an experiment: its `name` field, else its folder name. */
 export function experimentName(file: string): string {

@@ -7,8 +7,8 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import { trainerEnv } from './cliArgs';
-import { parseStoreListing, teacherPickRows, type StoreEntryRow } from './teacherStoreModel';
+import { trainerEnv } from './core/cliArgs';
+import { parseStoreListing, teacherPickRows, type StoreEntryRow } from './core/teacherStoreModel';
 
 export interface TeacherStoreDeps {
   extensionPath: string;

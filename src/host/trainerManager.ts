@@ -13,12 +13,12 @@ import type { TrainerEvent } from '../common/runFormat';
 import type { RunProgress } from '../common/messages';
 import { readStatus } from '../common/runReader';
 import type { BackendName } from '../trainer/config/types';
-import { actionTitle, buildCliArgs, trainerEnv, type TrainerAction } from './cliArgs';
-import { invalidRunMessage } from './configProblems';
-import { experimentProblems } from './experimentCheck';
-import { PROBLEMS_VIEW_COMMAND } from './lensModel';
+import { actionTitle, buildCliArgs, trainerEnv, type TrainerAction } from './core/cliArgs';
+import { invalidRunMessage } from './core/configProblems';
+import { experimentProblems } from './core/experimentCheck';
+import { PROBLEMS_VIEW_COMMAND } from './core/lensModel';
 import { formatAccuracyRecord, formatEta, percent, statusBarText } from '../common/format';
-import { TrainerProcess, exitOutcome, type TrainerExit } from './trainerProcess';
+import { TrainerProcess, exitOutcome, type TrainerExit } from './core/trainerProcess';
 
 export interface ActiveTraining extends RunProgress {
   id: number;

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { WebviewMessage } from '../common/messages';
-import { configColumn, isExperimentSource } from '../host/configSources';
+import { configColumn, isExperimentSource } from '../host/core/configSources';
 import { ResolvedConfigProvider } from '../host/resolvedConfigProvider';
 import { PanelBase, type PanelDeps } from './panelBase';
 import type { PanelServices } from './dashboardPanel';

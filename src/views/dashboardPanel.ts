@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import type { EvalLine, MetricsLine } from '../common/runFormat';
 import { evalKey, JsonlTail, lastPerKey, metricsKey } from '../common/runReader';
 import type { HyperTarget, RunConfigValues, RunInfo, WebviewMessage } from '../common/messages';
-import { configColumn, hyperTarget, runDivergence } from '../host/configSources';
+import { configColumn, hyperTarget, runDivergence } from '../host/core/configSources';
 import { applyHyperEdit } from '../host/hyperEdit';
 import { metricsToColumns } from '../common/metricsColumns';
-import { toRunInfo } from '../host/runModel';
+import { toRunInfo } from '../host/core/runModel';
 import type { RunStore } from '../host/runStore';
-import { readRunSummary } from '../host/runSummaries';
+import { readRunSummary } from '../host/core/runSummaries';
 import { PanelBase, type PanelDeps } from './panelBase';
 import { saveExport } from './exportSave';
 

@@ -1,11 +1,11 @@
 /**
- * The Experiments tree view: maps the pure node models of host/treeModel.ts onto TreeItems
+ * The Experiments tree view: maps the pure node models of host/core/treeModel.ts onto TreeItems
  * (icons, state colours, markdown tooltips, contextValue for the menus) and refreshes when the
  * run store changes.
  */
 import * as vscode from 'vscode';
 import type { RunStore } from '../host/runStore';
-import { buildTree, type TreeNodeModel } from '../host/treeModel';
+import { buildTree, type TreeNodeModel } from '../host/core/treeModel';
 
 const COLLAPSE: Record<TreeNodeModel['collapsible'], vscode.TreeItemCollapsibleState> = {
   none: vscode.TreeItemCollapsibleState.None,

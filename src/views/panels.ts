@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { PANEL_TITLES, PANEL_VIEW_TYPES, parsePanelState, type PanelKind } from '../common/messages';
-import { isRestorableSource } from '../host/pathGuard';
+import { isRestorableSource } from '../host/core/pathGuard';
 import { ConfigDiffPanel } from './configDiffPanel';
 import { DashboardPanel, type PanelServices } from './dashboardPanel';
 import { PanelBase, panelOptions, type PanelDeps } from './panelBase';

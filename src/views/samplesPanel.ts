@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mayOpen } from '../host/pathGuard';
+import { mayOpen } from '../host/core/pathGuard';
 import type { SampleLine } from '../common/runFormat';
 import { JsonlTail, lastPerKey, sampleKey } from '../common/runReader';
 import type { RunInfo, SampleView, WebviewMessage } from '../common/messages';

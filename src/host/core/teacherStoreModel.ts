@@ -3,7 +3,7 @@
  * the rows of the "Manage Stored Teachers" picker. Pure (no vscode), unit-tested in
  * test/host-teacherStore.test.ts.
  */
-import { formatAccuracy, formatBytes } from '../common/format';
+import { formatAccuracy, formatBytes } from '../../common/format';
 
 export interface StoreListing {
   root: string;

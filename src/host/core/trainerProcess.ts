@@ -5,7 +5,7 @@
  * test/host-trainerProcess.test.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { TrainerEvent } from '../common/runFormat';
+import type { TrainerEvent } from '../../common/runFormat';
 
 /** Splits a stream of text chunks into complete lines (handles \r\n and split chunks). */
 export class LineSplitter {

@@ -4,8 +4,8 @@
  * TreeItems. Pure (no vscode), unit-tested in test/host-treeModel.test.ts.
  */
 import * as path from 'node:path';
-import type { RunStatus, TeacherStoreUse } from '../common/runFormat';
-import { formatAccuracy, formatAccuracyRecord, formatBytes, formatEta, percent } from '../common/format';
+import type { RunStatus, TeacherStoreUse } from '../../common/runFormat';
+import { formatAccuracy, formatAccuracyRecord, formatBytes, formatEta, percent } from '../../common/format';
 import { checkpointStage, compareRunsNewestFirst, runLabel, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
 
 export type NodeKind = 'experiment' | 'run' | 'stage' | 'checkpoint' | 'teacher' | 'info';

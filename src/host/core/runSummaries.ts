@@ -4,8 +4,8 @@
  * (dead pid -> failed), checkpoints and the user's run-meta.json annotations. No vscode.
  */
 import * as path from 'node:path';
-import { readRunMeta } from '../common/runMeta';
-import { effectiveState, listRuns, readStatus } from '../common/runReader';
+import { readRunMeta } from '../../common/runMeta';
+import { effectiveState, listRuns, readStatus } from '../../common/runReader';
 import { fromReaderSummary, type RunSummary } from './runModel';
 
 /** `run` with its annotations read from run-meta.json (a bad file is noted in `metaError`). */

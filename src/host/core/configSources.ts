@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkExperimentText, flattenConfig, formatIssue, parseConfigText, resolveConfigSafe, ConfigError } from '../trainer/config';
-import type { ConfigColumn, HyperTarget } from '../common/messages';
+import { checkExperimentText, flattenConfig, formatIssue, parseConfigText, resolveConfigSafe, ConfigError } from '../../trainer/config';
+import type { ConfigColumn, HyperTarget } from '../../common/messages';
 import { stageHypersOf } from './configEdit';
 
 export interface ConfigRead {

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkExperimentText, type ConfigIssue } from '../trainer/config';
+import { checkExperimentText, type ConfigIssue } from '../../trainer/config';
 
 /** Every problem of `text`, the content of the experiment file `file` (what `llava-kd run` refuses). */
 export function experimentProblems(text: string, file: string): ConfigIssue[] {

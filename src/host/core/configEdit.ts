@@ -6,8 +6,8 @@
  * resolved config for the form. Pure (no vscode), unit-tested in test/host-configEdit.test.ts.
  */
 import { applyEdits, modify, parseTree, type FormattingOptions } from 'jsonc-parser/lib/esm/main.js';
-import type { StageKind } from '../common/runFormat';
-import { EDITABLE_STAGE_KINDS, type HyperValues, type StageHyper } from '../common/messages';
+import type { StageKind } from '../../common/runFormat';
+import { EDITABLE_STAGE_KINDS, type HyperValues, type StageHyper } from '../../common/messages';
 
 export interface ReplaceEdit {
   offset: number;

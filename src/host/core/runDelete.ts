@@ -7,8 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunStatus } from '../common/runFormat';
-import { formatBytes } from '../common/format';
+import type { RunStatus } from '../../common/runFormat';
+import { formatBytes } from '../../common/format';
 
 /** What the confirmation says about one run. */
 export interface RunContents {

@@ -4,11 +4,11 @@
  * stage (`--from`), which can resume, the state of each stage. Pure (no vscode), unit-tested in
  * test/host-treeModel.test.ts.
  */
-import { STAGE_KINDS, TRACKS, type RunStatus, type StageId } from '../common/runFormat';
-import type { RunInfo } from '../common/messages';
-import type { RunMeta } from '../common/runMeta';
-import type { CheckpointFile, RunListing } from '../common/runReader';
-import { stageInputs, type StagePlan } from '../common/stagePlan';
+import { STAGE_KINDS, TRACKS, type RunStatus, type StageId } from '../../common/runFormat';
+import type { RunInfo } from '../../common/messages';
+import type { RunMeta } from '../../common/runMeta';
+import type { CheckpointFile, RunListing } from '../../common/runReader';
+import { stageInputs, type StagePlan } from '../../common/stagePlan';
 
 /** What the host keeps of a checkpoint file (the reader's CheckpointFile, less its ISO time). */
 export type CheckpointInfo = Pick<CheckpointFile, 'name' | 'path' | 'size' | 'mtimeMs'>;

@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../common/atomic';
-import { RUN_META_FILE, validateRunMeta, type RunMeta } from '../common/runMeta';
+import { writeFileAtomic } from '../../common/atomic';
+import { RUN_META_FILE, validateRunMeta, type RunMeta } from '../../common/runMeta';
 
 /** Fields to change: a present key sets that field; `undefined`, blank text or `[]` removes it. */
 export type RunMetaPatch = { [K in keyof RunMeta]?: RunMeta[K] | undefined };

@@ -2,8 +2,8 @@
  * Argument lists and environment for the trainer CLI (`dist/cli.js`, see docs/cli.md) as the
  * extension spawns it. Pure (no vscode), unit-tested in test/host-cliArgs.test.ts.
  */
-import type { BackendName, ExperimentConfig } from '../trainer/config/types';
-import { fullPlan, TEACHER_SIDE, type StagePlan } from '../common/stagePlan';
+import type { BackendName, ExperimentConfig } from '../../trainer/config/types';
+import { fullPlan, TEACHER_SIDE, type StagePlan } from '../../common/stagePlan';
 
 /** Stage sets of the training commands. */
 export const STAGE_SETS = {

@@ -4,7 +4,7 @@
  * the problems VS Code's JSON support already reports (left to it, so each mistake is listed
  * once), the short notice when a run is asked of an invalid file, and the CodeLens title. Pure.
  */
-import type { ConfigIssue } from '../trainer/config';
+import type { ConfigIssue } from '../../trainer/config';
 
 /** The Problems text of an issue: its sentence, plus `(expected …, found …)` for what it does not already say. */
 export function diagnosticMessage(i: ConfigIssue): string {

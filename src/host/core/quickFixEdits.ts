@@ -3,7 +3,7 @@
  * replacement (a misspelt key, an unknown enum value or preset) becomes the range of that key or
  * value in the text and its replacement. Pure (no vscode), unit-tested in test/host-quickFix.test.ts.
  */
-import type { ConfigIssue } from '../trainer/config';
+import type { ConfigIssue } from '../../trainer/config';
 import { locatePath, splitPath, type TextRange } from './jsonLocate';
 
 export interface QuickFixEdit {
