@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SweepPoint } from '../../common/sweepFormat';
 import type { SlurmSpec } from '../config';
-import { endedPointState, pointRunDir, saveSweep } from './manifest';
+import { endedPointState, pointRunDir, runFolderState, saveSweep } from './manifest';
 import { setPoint, sleep, type Follower } from './follow';
 import { batchScript, execSlurm, parseSacct, parseSbatch, parseScontrolJobs, parseSqueue, pointStateOf, SQUEUE_FORMAT, type QueueRow, type ScontrolJob, type SlurmExec } from './slurm';
 
@@ -162,8 +162,13 @@ async function followQueue(f: Follower, o: SlurmOptions): Promise<void> {
         if (folder.state === 'completed') setPoint(f, p, 'completed');
         else setPoint(f, p, st === 'completed' ? 'failed' : st, { error: folder.error ?? `Slurm ${e.state}${e.exitCode ? `, exit code ${e.exitCode}` : ''}${e.reason && e.reason !== 'None' ? `, ${e.reason}` : ''}` });
       } else {
-        // Slurm forgot the task and accounting is off: the run folder alone tells.
-        setPoint(f, p, folder.state, folder.state === 'completed' ? {} : { error: folder.error ?? 'the task left the queue without a record (no accounting); see its stderr' });
+        // Slurm keeps no record of the task (a pending array task cancelled with scancel vanishes
+        // at once; ended ones after MinJobAge) and accounting is off: the run folder tells.
+        const r = runFolderState(pointRunDir(f.manifest, p));
+        if (r.state === 'completed') setPoint(f, p, 'completed');
+        else if (r.state === 'absent') setPoint(f, p, 'cancelled', { error: 'left the queue before it started, without a record: cancelled (scancel), or its start failed (see its stderr)' });
+        else if (r.state === 'stopped') setPoint(f, p, f.stop.requested ? 'cancelled' : 'timeout', { error: 'stopped by a signal (scancel, the time limit or preemption); it resumes from its checkpoint when the sweep is resumed' });
+        else setPoint(f, p, 'failed', { error: r.error ?? 'failed (see its stderr)' });
       }
     }
     await sleep(f.pollMs);
