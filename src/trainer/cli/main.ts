@@ -112,9 +112,10 @@ program.command('bench-kd').description("the paper's table at our scale: seeds x
   .option('--seeds <n>', 'seeds per model', '5').option('--preset <name>', 'base preset', 'default')
   .option('--out <dir>', 'results folder', 'bench/results').option('--work <dir>', 'scratch folder', '.kd-cache/bench')
   .option('--ablations <list>', 'kd-track variants: stage kinds joined by -, a -long suffix (CE-only SFT as long as SFT + DFT), a :preset suffix (that preset\'s loss weights, e.g. dpt-sft-dft:terms-res)', 'pt-sft-dft,dpt-sft,pt-dft,dpt-dft,pt-sft-long,dpt-sft-dft:terms-res,dpt-sft-dft:terms-res-vis')
-  .option('--reuse <dir>', 'an earlier bench work folder: keep its finished runs, run only the missing jobs')
+  .option('--reuse <dir>', 'an earlier bench work folder: its sweep resumes (finished points are kept, the rest run)')
+  .addOption(new Option('--engine <engine>', 'where the sweep\'s points run').choices([...SWEEP_ENGINES]).default('local'))
   .addOption(backendOption())
-  .action(action((o: { seeds: string; preset: string; out: string; work: string; ablations: string; reuse?: string; backend?: BackendName }) => benchKdCommand(o)));
+  .action(action((o: { seeds: string; preset: string; out: string; work: string; ablations: string; reuse?: string; backend?: BackendName; engine: SweepEngine }) => benchKdCommand(o)));
 
 program.command('sweep <experiment>').description('run the points of the experiment file\'s "sweep" section (locally or as a Slurm job array) and follow them; an unchanged definition resumes')
   .addOption(new Option('--engine <engine>', 'where the points run').choices([...SWEEP_ENGINES]).default('local'))
