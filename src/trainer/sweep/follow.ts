@@ -20,16 +20,21 @@ export interface Follower {
   stop: { requested: boolean };
   /** Milliseconds between checks of the children / the queue. */
   pollMs: number;
+  /** Changes not yet saved to sweep.json (flush). */
+  dirty?: boolean;
 }
 
-/** Sets a point's state (and more fields), saves sweep.json and emits the change when the state changed. */
+/**
+ * Sets a point's state (and more fields) and emits the change when the state changed; sweep.json
+ * is saved by the next flush (once per poll: a 1000-point sweep changes many points at once).
+ */
 export function setPoint(f: Follower, p: SweepPoint, state: PointState, more: Partial<SweepPoint> = {}): void {
   const changed = p.state !== state || (more.jobId !== undefined && more.jobId !== p.jobId);
   Object.assign(p, more, { state });
   if (state === 'running' && !p.startedAt) p.startedAt = new Date().toISOString();
   if (FINISHED_POINT_STATES.includes(state)) p.endedAt = new Date().toISOString();
   if (state === 'completed') delete p.error;
-  saveSweep(f.dir, f.manifest);
+  f.dirty = true;
   if (changed) f.emit({ event: 'sweep-point', index: p.index, key: p.key, state, runDir: pointRunDir(f.manifest, p), ...(p.jobId ? { jobId: p.jobId } : {}), ...(p.error ? { error: p.error } : {}) });
 }
 
@@ -44,7 +49,15 @@ export function pointsToRun(f: Follower): SweepPoint[] {
       if (p.state !== 'completed') setPoint(f, p, 'completed');
     } else todo.push(p);
   }
+  flush(f);
   return todo;
+}
+
+/** Saves sweep.json when a point changed since the last save. */
+export function flush(f: Follower): void {
+  if (!f.dirty) return;
+  f.dirty = false;
+  saveSweep(f.dir, f.manifest);
 }
 
 /** The sweep's end: completed when every point completed, cancelled when a stop was asked, else failed. */
@@ -59,6 +72,7 @@ export function finish(f: Follower, state: SweepManifest['state']): void {
   f.manifest.state = state;
   delete f.manifest.followerPid;
   delete f.manifest.followerHost;
+  f.dirty = false;
   saveSweep(f.dir, f.manifest);
   f.emit({ event: 'sweep-finished', sweepDir: f.dir, state, counts: pointCounts(f.manifest) });
 }

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SweepPoint } from '../../common/sweepFormat';
 import { endedPointState, pointRunDir } from './manifest';
-import { setPoint, sleep, type Follower } from './follow';
+import { flush, setPoint, sleep, type Follower } from './follow';
 
 export interface LocalOptions {
   parallel: number;
@@ -26,6 +26,7 @@ export async function runLocal(f: Follower, todo: SweepPoint[], o: LocalOptions)
   fs.mkdirSync(logDir, { recursive: true });
   const pending = [...todo];
   for (const p of pending) setPoint(f, p, 'pending');
+  flush(f);
   const running = new Map<number, ChildProcess>();
   const exits: Promise<void>[] = [];
   const byIndex = (i: number) => f.manifest.points[i];
@@ -77,9 +78,12 @@ export async function runLocal(f: Follower, todo: SweepPoint[], o: LocalOptions)
     const ready = pending.findIndex((p) => p.from === undefined || byIndex(p.from).state === 'completed');
     if (ready >= 0 && running.size < o.parallel && !f.stop.requested) {
       start(pending.splice(ready, 1)[0]);
+      flush(f);
       continue;
     }
+    flush(f);
     await sleep(f.pollMs);
   }
   await Promise.all(exits);
+  flush(f);
 }

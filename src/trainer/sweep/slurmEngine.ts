@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { SweepPoint } from '../../common/sweepFormat';
 import type { SlurmSpec } from '../config';
 import { endedPointState, pointRunDir, runFolderState, saveSweep } from './manifest';
-import { setPoint, sleep, type Follower } from './follow';
+import { flush, setPoint, sleep, type Follower } from './follow';
 import { batchScript, execSlurm, parseSacct, parseSbatch, parseScontrolJobs, parseSqueue, pointStateOf, SQUEUE_FORMAT, type QueueRow, type ScontrolJob, type SlurmExec } from './slurm';
 
 export interface SlurmOptions {
@@ -68,6 +68,7 @@ async function submit(f: Follower, o: SlurmOptions, points: SweepPoint[], afterC
     const id = `${jobId}_${k}`;
     setPoint(f, p, 'pending', { jobId: id, attempts: p.attempts + 1, stdout: path.join(logDir, `slurm-${id}.out`), stderr: path.join(logDir, `slurm-${id}.err`), endedAt: undefined, error: undefined });
   }
+  flush(f);
   f.log(`submitted ${jobId}: ${tasks.size} array task(s)${afterCorr ? `, each after the matching task of ${afterCorr.job}` : ''} (${script})`);
   return jobId;
 }
@@ -93,6 +94,7 @@ async function submitAll(f: Follower, o: SlurmOptions, todo: SweepPoint[]): Prom
     const k = `${arrayOf(src.jobId)}|${p.variant}`;
     groups.set(k, [...(groups.get(k) ?? []), p]);
   }
+  flush(f);
   for (const [k, ps] of groups) {
     const job = k.split('|')[0];
     await submit(f, o, ps, { job, taskOf: (p) => taskOf(byIndex(p.from!).jobId!) });
@@ -119,6 +121,7 @@ async function followQueue(f: Follower, o: SlurmOptions): Promise<void> {
   const exec = o.exec ?? execSlurm;
   let cancelled = false;
   for (;;) {
+    flush(f);
     const live = f.manifest.points.filter((p) => p.jobId && (p.state === 'pending' || p.state === 'running'));
     if (!live.length) return;
     if (f.stop.requested && !cancelled) {
