@@ -11,7 +11,7 @@ import { toJsonSchema, type JsonSchema } from './jsonSchema';
 /** Keywords that make the JSON language service report a problem; our validator checks each. */
 export const VALIDATION_KEYWORDS = [
   'type', 'enum', 'const', 'additionalProperties', 'required', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
-  'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'uniqueItems',
+  'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'uniqueItems', 'oneOf', 'anyOf', 'propertyNames',
 ] as const;
 
 function describeOnly(s: JsonSchema): JsonSchema {
