@@ -241,7 +241,8 @@ test('JSON Schema: every leaf is described; ajv accepts presets and diffs and re
     leaves++;
     assert.equal(typeof s.description, 'string', `${path} has no description`);
     assert.ok((s.description as string).length > 10, `${path}: description too short`);
-    if (path !== '$schema') assert.ok('default' in s, `${path} has no default`);
+    // The sweep and slurm sections are not config fields (no preset value): no defaults there.
+    if (path !== '$schema' && !/^(sweep|slurm)\./.test(path)) assert.ok('default' in s, `${path} has no default`);
   });
   assert.ok(leaves > 80, `only ${leaves} leaves`);
   const relDesc = ((((schema.properties as any).stages.properties.dft.properties.loss.properties.rel) as JsonSchema).description) as string;
@@ -254,6 +255,7 @@ test('JSON Schema: every leaf is described; ajv accepts presets and diffs and re
   for (const name of PRESET_NAMES) assert.ok(validate(presetConfig(name)), `${name}: ${ajv.errorsText(validate.errors)}`);
   assert.ok(validate({ $schema: './kd-experiment.schema.json', preset: 'tiny', name: 'my exp', stages: { dft: { loss: { rel: 1 } } } }));
   assert.ok(validate({}));
+  assert.ok(validate({ preset: 'tiny', sweep: { name: 'a', grid: { 'distill.temperature': [1, 2] }, random: { samples: 2, space: { 'stages.dft.optimizer.lr': { logUniform: [1e-4, 1e-2] } } }, seeds: 3, variants: { main: {}, p: 'paper-weights' }, startFrom: { p: { variant: 'main', stages: 'kd' } }, parallel: 2 }, slurm: { partition: 'debug', time: '01:00:00', cpusPerTask: 2, mem: '4G', extra: ['--qos=x'] } }), ajv.errorsText(validate.errors));
 
   const bad: [unknown, string][] = [
     [{ preset: 'nope' }, '/preset'],
@@ -264,6 +266,9 @@ test('JSON Schema: every leaf is described; ajv accepts presets and diffs and re
     [{ pipeline: { kd: ['dpt', 'dpt'] } }, '/pipeline/kd'],
     [{ pipeline: { kd: ['vision'] } }, '/pipeline/kd/0'],
     [{ stages: { pt: { warmupRatio: 1 } } }, '/stages/pt/warmupRatio'],
+    [{ sweep: { gird: {} } }, '/sweep'],
+    [{ sweep: { seeds: 0 } }, '/sweep/seeds'],
+    [{ slurm: { extra: ['-q x'] } }, '/slurm/extra/0'],
   ];
   for (const [file, where] of bad) {
     assert.equal(validate(file), false, JSON.stringify(file));
