@@ -89,6 +89,20 @@ export interface RunStatus {
   warnings?: { stage: StageId; step: number; kind: string; message: string }[];
   /** The stored teacher side (vision encoder + teacher) the run used: reused from the store, or trained by this run and stored. */
   teacherStore?: TeacherStoreUse;
+  /** A sweep point's run: its sweep and index, and the scheduler job of its latest attempt (sweepFormat.ts). */
+  job?: RunJob;
+}
+
+/** Where a sweep point's run ran: the local engine, or a Slurm array task (`<array job>_<task>`, and the job's own id). */
+export interface RunJob {
+  sweep: string;
+  point: number;
+  engine: 'local' | 'slurm';
+  jobId?: string;
+  slurmJobId?: string;
+  host?: string;
+  /** Starts of this run folder so far (1 = first; resumed attempts count up). */
+  attempt: number;
 }
 
 /** How a run got its teacher side from the teacher store (status.json and config.json). */

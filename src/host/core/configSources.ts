@@ -69,10 +69,19 @@ export function configColumn(source: string, label: string): ConfigColumn {
     label,
     kind: exp ? 'experiment' : 'run',
     path: exp ? source : path.join(source, 'config.json'),
-    values: r.config === undefined ? {} : flattenConfig(r.config),
+    values: r.config === undefined ? {} : withoutSweepRecord(flattenConfig(r.config)),
   };
   if (r.error) col.error = r.resolved ? r.error : `${r.error} — showing the file as written`;
   return col;
+}
+
+/**
+ * A sweep point's record (config.json `sweepPoint`: index, key, seed …) is not configuration: it
+ * differs between every two points and would split seed groups. The values it names are real
+ * config fields and differ there already.
+ */
+function withoutSweepRecord(values: ReturnType<typeof flattenConfig>): ReturnType<typeof flattenConfig> {
+  return Object.fromEntries(Object.entries(values).filter(([k]) => !k.startsWith('sweepPoint.'))) as ReturnType<typeof flattenConfig>;
 }
 
 /** Hyper-parameter form target of an experiment file; falls back to a run's config.json for values. */

@@ -1,6 +1,7 @@
 /**
  * `llava-kd` command line: world generation, config validation and schema, training runs
- * (run / resume), evaluation, single questions, the demo and the paper-table benchmark.
+ * (run / resume), sweeps (sweep / sweep-cancel / sweep-point), evaluation, single questions,
+ * the demo and the paper-table benchmark.
  * Spawned by the VS Code extension with `--json`; never imports `vscode`.
  */
 import { Command, Option } from 'commander';
@@ -16,6 +17,9 @@ import { demoCommand } from './demo';
 import { benchKdCommand } from '../bench/benchKd';
 import { teacherAddCommand, teacherListCommand, teacherRmCommand, teacherTrainCommand } from './teacherCommand';
 import { BACKEND_NAMES, type BackendName } from '../config/types';
+import { SWEEP_ENGINES, type SweepEngine } from '../../common/sweepFormat';
+import { sweepCancelCommand, sweepCommand } from '../sweep/sweepCommand';
+import { sweepPointCommand } from '../sweep/pointCommand';
 
 const backendOption = () => new Option('--backend <name>', BACKEND_NAMES.join(' | ')).choices([...BACKEND_NAMES]);
 
@@ -111,6 +115,24 @@ program.command('bench-kd').description("the paper's table at our scale: seeds x
   .option('--reuse <dir>', 'an earlier bench work folder: keep its finished runs, run only the missing jobs')
   .addOption(backendOption())
   .action(action((o: { seeds: string; preset: string; out: string; work: string; ablations: string; reuse?: string; backend?: BackendName }) => benchKdCommand(o)));
+
+program.command('sweep <experiment>').description('run the points of the experiment file\'s "sweep" section (locally or as a Slurm job array) and follow them; an unchanged definition resumes')
+  .addOption(new Option('--engine <engine>', 'where the points run').choices([...SWEEP_ENGINES]).default('local'))
+  .option('--parallel <n>', 'points at once (local; the array % limit on Slurm)').option('--dry-run', 'list the points and their count; write nothing')
+  .option('--new', 'a new sweep even when one of the same definition exists').option('--poll <ms>', 'milliseconds between checks of the points', '2000')
+  .addOption(backendOption()).option('--json', 'one JSON event per line on stdout')
+  .action(action((file: string, o: { engine: SweepEngine; parallel?: string; dryRun?: boolean; new?: boolean; poll: string; backend?: BackendName; json?: boolean }) => {
+    const parallel = o.parallel === undefined ? undefined : Number(o.parallel);
+    if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1)) throw new InputError(`--parallel: expected an integer ≥ 1, found ${o.parallel}`);
+    return sweepCommand({ experiment: file, engine: o.engine, parallel, dryRun: o.dryRun, fresh: o.new, pollMs: Number(o.poll), json: !!o.json, pointArgs: o.backend ? ['--backend', o.backend] : undefined });
+  }));
+
+program.command('sweep-cancel <sweepDir>').description('cancel a sweep: its running points checkpoint and stop, queued ones are removed').option('--json')
+  .action(action((dir: string, o: { json?: boolean }) => sweepCancelCommand(dir, !!o.json)));
+
+program.command('sweep-point <sweepDir> <index>').description('run (or resume, or skip when complete) one point of a sweep: what each local child and Slurm array task runs')
+  .addOption(backendOption()).option('--json', 'one JSON event per line on stdout')
+  .action(action((dir: string, index: string, o: { backend?: BackendName; json?: boolean }) => sweepPointCommand(dir, index, !!o.json, o.backend)));
 
 const teacher = program.command('teacher').description('the teacher store: trained teacher sides (vision encoder + teacher) reused by every run with the same key');
 const storeOption = () => new Option('--store <dir>', 'teacher store folder (default: $LLAVA_KD_CACHE_DIR/teachers, else ~/.cache/llava-kd/teachers)');

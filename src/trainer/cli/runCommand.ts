@@ -6,12 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { RunState, RunStatus } from '../../common/runFormat';
-import { loadExperimentFile } from '../config/loadFile';
-import { resolveConfig } from '../config';
+import type { RunJob, RunState, RunStatus } from '../../common/runFormat';
+import type { SweepPointRecord } from '../../common/sweepFormat';
+import { loadExperimentFile, resolveConfigPath } from '../config/loadFile';
+import { ConfigError, resolveConfig } from '../config';
+import { validateExperiment } from '../config/semantic';
 import type { BackendName, ExperimentConfig } from '../config/types';
 import { initBackend } from '../backend';
-import { createRunDir, RunWriter } from '../io/runDir';
+import { createNamedRunDir, createRunDir, RunWriter } from '../io/runDir';
 import { loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint';
 import { loadData, resolveDataPath } from '../train/data';
 import { checkFromCheckpoints } from '../train/checkpointCheck';
@@ -37,9 +39,20 @@ export interface RunArgs {
   teacherCache?: 'reuse' | 'off';
   json: boolean;
   store?: TeacherStore;
+  /** A sweep point (sweep/pointCommand.ts): its experiment-file diff instead of the file's own JSON, its run id, and the records it writes. */
+  point?: PointRun;
+}
+
+/** What a sweep point's run writes beyond an ordinary run: config.json `sweepPoint`, status.json `job`. */
+export interface PointRun {
+  diff: Record<string, unknown>;
+  runId: string;
+  record: SweepPointRecord;
+  job: RunJob;
 }
 
 interface Prepared {
+  point?: PointRun;
   cfg: ExperimentConfig;
   experimentFile: string;
   plan: StagePlan[];
@@ -60,24 +73,32 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const experimentFile = resolve(args.experiment);
   let prepared: Prepared;
   try {
-    const cfg = loadExperimentFile(experimentFile);
+    const cfg = args.point ? loadPointConfig(args.point.diff, experimentFile) : loadExperimentFile(experimentFile);
     if (args.backend) cfg.backend = args.backend;
     if (args.workers !== undefined) cfg.workers = args.workers;
     if (args.teacherCache) cfg.teacher.cache = args.teacherCache;
     const plan = selectStages(fullPlan(cfg), args.stages);
-    prepared = { cfg, experimentFile, plan, fromDirs: checkFromDirs(args.from), store: args.store };
+    prepared = { cfg, experimentFile, plan, fromDirs: checkFromDirs(args.from), store: args.store, point: args.point };
   } catch (e) {
     throw new InputError((e as Error).message);
   }
   return execute(prepared, args.json, null);
 }
 
+/** The resolved config of a sweep point's diff, checked like its experiment file (data paths relative to it). */
+function loadPointConfig(diff: Record<string, unknown>, experimentFile: string): ExperimentConfig {
+  const { config, errors } = validateExperiment(diff, experimentFile, { fileExists: (rel) => existsSync(resolveConfigPath(experimentFile, rel)) });
+  if (!config) throw new ConfigError(experimentFile, errors);
+  return config;
+}
+
 /**
- * The resolved config of a run folder's config.json, which also holds the record of the stored
- * teacher the run used (`teacherStore`, not a config field). Throws on unreadable or invalid files.
+ * The resolved config of a run folder's config.json, which also holds the records of the stored
+ * teacher the run used (`teacherStore`) and of its sweep point (`sweepPoint`), not config fields.
+ * Throws on unreadable or invalid files.
  */
 export function loadRunConfig(configFile: string): ExperimentConfig {
-  const { teacherStore: _used, ...saved } = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  const { teacherStore: _used, sweepPoint: _point, ...saved } = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
   return resolveConfig(saved, configFile);
 }
 
@@ -106,7 +127,8 @@ export function readRunStatus(statusFile: string): RunStatus {
   return st as unknown as RunStatus;
 }
 
-export async function resumeCommand(runDir: string, json: boolean, backend?: BackendName): Promise<number> {
+/** @param job a sweep point's run resumed by its sweep: status.json `job` is replaced by this attempt's */
+export async function resumeCommand(runDir: string, json: boolean, backend?: BackendName, job?: RunJob): Promise<number> {
   const dir = resolve(runDir);
   const statusFile = resolve(dir, 'status.json');
   const configFile = resolve(dir, 'config.json');
@@ -129,10 +151,10 @@ export async function resumeCommand(runDir: string, json: boolean, backend?: Bac
   } catch (e) {
     throw new InputError((e as Error).message);
   }
-  return execute(prepared, json, { dir, status });
+  return execute(prepared, json, { dir, status, job });
 }
 
-async function execute(p: Prepared, json: boolean, resuming: { dir: string; status: RunStatus } | null): Promise<number> {
+async function execute(p: Prepared, json: boolean, resuming: { dir: string; status: RunStatus; job?: RunJob } | null): Promise<number> {
   const boot = makeOutput(json);
   const backend = await initBackend(p.cfg.backend);
   for (const s of backend.skipped) boot.log(`backend: skipped ${s}`);
@@ -147,7 +169,7 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
   }
 
   // Inputs are valid: from here on, the run folder exists and records everything.
-  const { runId, dir } = resuming ? { runId: resuming.status.runId, dir: resuming.dir } : createRunDir(dirname(p.experimentFile));
+  const { runId, dir } = resuming ? { runId: resuming.status.runId, dir: resuming.dir } : p.point ? createNamedRunDir(dirname(p.experimentFile), p.point.runId) : createRunDir(dirname(p.experimentFile));
   const writer = new RunWriter(dir);
   const out = makeOutput(json, (m) => writer.log(m));
   // Temp files of writers killed mid-write (this run folder's, its checkpoints', the world's parent).
@@ -168,14 +190,15 @@ async function execute(p: Prepared, json: boolean, resuming: { dir: string; stat
     const dropped = writer.dropSupersededLines((l) => l.stage === undefined || completed.includes(l.stage)
       || (resume !== undefined && l.stage === resume.meta.stage && (l.step ?? 0) <= resume.meta.step));
     if (Object.keys(dropped).length) out.log(`resume: removed the lines the interrupted process wrote after its last checkpoint (${Object.entries(dropped).map(([f, n]) => `${f}: ${n}`).join(', ')})`);
-    writer.writeStatus({ ...resuming.status, state: 'running', pid: process.pid, backend: backend.name, updatedAt: now, error: undefined, endedAt: undefined });
+    writer.writeStatus({ ...resuming.status, state: 'running', pid: process.pid, backend: backend.name, updatedAt: now, error: undefined, endedAt: undefined, ...(resuming.job ? { job: resuming.job } : {}) });
     out.log(`resuming run ${runId} at ${resume ? `${resume.meta.stage} step ${resume.meta.step}` : `the stage after ${completed[completed.length - 1] ?? '(none)'}`}`);
   } else {
-    writer.writeConfig(p.cfg);
+    writer.writeConfig(p.point ? { ...p.cfg, sweepPoint: p.point.record } : p.cfg);
     writer.writeStatus({
       runId, experiment: p.experimentFile, state: 'running', stages: p.plan.map((s) => s.id), completedStages: [],
       stage: null, step: 0, totalSteps: 0, globalStep: 0, globalTotalSteps: totalSteps(p.cfg, p.plan),
       pid: process.pid, backend: backend.name, startedAt: now, updatedAt: now, ...(p.fromDirs.length ? { from: p.fromDirs.join(',') } : {}),
+      ...(p.point ? { job: p.point.job } : {}),
     });
   }
   out.emit({ event: 'started', runDir: dir, runId, backend: backend.name, stages: p.plan.map((s) => s.id), pid: process.pid });

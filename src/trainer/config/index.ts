@@ -20,3 +20,4 @@ export {
 export { JSON_SCHEMA_DRAFT, toJsonSchema, type JsonSchema } from './jsonSchema';
 export { diffConfigs, diffManyConfigs, flattenConfig, type ConfigDiffEntry, type DiffStatus, type FlatValue, type MultiDiffRow } from './configFlatten';
 export { VALIDATION_KEYWORDS, toEditorJsonSchema } from './editorSchema';
+export { SAFE_NAME, validateSlurmSpec, validateSweepSpec, type RandomDim, type SlurmSpec, type SweepSpec } from './sweepSpec';

@@ -1,7 +1,8 @@
 /**
  * Resolves an experiment file's JSON (a diff over a named preset) into a full ExperimentConfig:
  * deep-merges the diff over the preset (objects merge, arrays replace), then validates every
- * field against the schema. Pure TypeScript.
+ * field against the schema; the `sweep` and `slurm` sections are validated (sweepSpec.ts) and left
+ * out of the config. Pure TypeScript.
  */
 import { ConfigError, showTyped, showValue, type ConfigIssue } from './issues';
 import { deepMerge, isPlainObject } from './merge';
@@ -9,6 +10,7 @@ import type { ParsedConfig } from './parseText';
 import { PRESET_NAMES, isPresetName, presetConfig } from './presets';
 import type { ExperimentConfig } from './types';
 import { editDistance, validateAgainstSchema } from './validate';
+import { validateSlurmSpec, validateSweepSpec } from './sweepSpec';
 
 export interface ResolveOptions {
   /** The parsed text (parseConfigText), to fill in the line and column of each issue. */
@@ -29,6 +31,12 @@ export function resolveConfigSafe(raw: unknown, opts: ResolveOptions = {}): { co
     if (typeof diff.$schema !== 'string') errors.push({ path: '$schema', message: '$schema must be a string (the JSON Schema URL or path)', expected: 'a string', found: showTyped(diff.$schema) });
     delete diff.$schema;
   }
+  // The sweep and slurm sections describe how to run many variants of this config, not the
+  // config itself: checked here, kept out of the resolved config (src/trainer/sweep/ reads them).
+  if ('sweep' in diff) errors.push(...validateSweepSpec(diff.sweep));
+  if ('slurm' in diff) errors.push(...validateSlurmSpec(diff.slurm));
+  delete diff.sweep;
+  delete diff.slurm;
 
   let base = 'default';
   if (typeof diff.preset === 'string') {

@@ -52,6 +52,19 @@ export function createRunDir(experimentDir: string, now: Date = new Date()): { r
   throw new Error(`createRunDir: could not create a new run folder under ${runsDir} after 100 attempts (all ids taken?)`);
 }
 
+/**
+ * Create `<experimentDir>/runs/<runId>/` for a given id (a sweep point's); an existing folder is an
+ * error, never reused.
+ */
+export function createNamedRunDir(experimentDir: string, runId: string): { runId: string; dir: string } {
+  const runsDir = path.resolve(experimentDir, 'runs');
+  fs.mkdirSync(runsDir, { recursive: true });
+  const dir = path.join(runsDir, runId);
+  fs.mkdirSync(dir);
+  fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints));
+  return { runId, dir };
+}
+
 /** Writes the files of one run folder. Appends never truncate; status/config are replaced atomically. */
 export class RunWriter {
   readonly dir: string;

@@ -1,0 +1,66 @@
+/**
+ * What both sweep engines share: the follower's context (manifest, events, stop flag), setting a
+ * point's state (saved to sweep.json and emitted), which points still have to run on a resume,
+ * and the sweep's final state.
+ */
+import { FINISHED_POINT_STATES, pointCounts, type PointState, type SweepManifest, type SweepPoint } from '../../common/sweepFormat';
+import { pointRunDir, runFolderState, saveSweep } from './manifest';
+
+/** One line of `llava-kd sweep --json`. */
+export type SweepEvent =
+  | { event: 'sweep-started'; sweepDir: string; id: string; engine: string; points: number; skipped: number; resumed: boolean }
+  | { event: 'sweep-point'; index: number; key: string; state: PointState; runDir: string; jobId?: string; error?: string }
+  | { event: 'sweep-finished'; sweepDir: string; state: SweepManifest['state']; counts: Record<PointState, number> };
+
+export interface Follower {
+  dir: string;
+  manifest: SweepManifest;
+  emit: (e: SweepEvent) => void;
+  log: (m: string) => void;
+  stop: { requested: boolean };
+  /** Milliseconds between checks of the children / the queue. */
+  pollMs: number;
+}
+
+/** Sets a point's state (and more fields), saves sweep.json and emits the change when the state changed. */
+export function setPoint(f: Follower, p: SweepPoint, state: PointState, more: Partial<SweepPoint> = {}): void {
+  const changed = p.state !== state || (more.jobId !== undefined && more.jobId !== p.jobId);
+  Object.assign(p, more, { state });
+  if (state === 'running' && !p.startedAt) p.startedAt = new Date().toISOString();
+  if (FINISHED_POINT_STATES.includes(state)) p.endedAt = new Date().toISOString();
+  if (state === 'completed') delete p.error;
+  saveSweep(f.dir, f.manifest);
+  if (changed) f.emit({ event: 'sweep-point', index: p.index, key: p.key, state, runDir: pointRunDir(f.manifest, p), ...(p.jobId ? { jobId: p.jobId } : {}), ...(p.error ? { error: p.error } : {}) });
+}
+
+/**
+ * On a start or resume: points whose run folder is complete are `completed` (skipped); the others
+ * are to run (failed, cancelled, timed-out and never-started points alike). Returns those.
+ */
+export function pointsToRun(f: Follower): SweepPoint[] {
+  const todo: SweepPoint[] = [];
+  for (const p of f.manifest.points) {
+    if (runFolderState(pointRunDir(f.manifest, p)).state === 'completed') {
+      if (p.state !== 'completed') setPoint(f, p, 'completed');
+    } else todo.push(p);
+  }
+  return todo;
+}
+
+/** The sweep's end: completed when every point completed, cancelled when a stop was asked, else failed. */
+export function finalState(f: Follower): SweepManifest['state'] {
+  const c = pointCounts(f.manifest);
+  if (c.completed === f.manifest.points.length) return 'completed';
+  return f.stop.requested ? 'cancelled' : 'failed';
+}
+
+/** Records the sweep's end in sweep.json and emits it. */
+export function finish(f: Follower, state: SweepManifest['state']): void {
+  f.manifest.state = state;
+  delete f.manifest.followerPid;
+  delete f.manifest.followerHost;
+  saveSweep(f.dir, f.manifest);
+  f.emit({ event: 'sweep-finished', sweepDir: f.dir, state, counts: pointCounts(f.manifest) });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
