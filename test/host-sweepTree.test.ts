@@ -3,6 +3,7 @@
 // reads them (runsOf, sweepsOf).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ExperimentSummary } from '../src/host/core/runModel';
 import { buildTree } from '../src/host/core/experimentTree';
@@ -93,6 +94,23 @@ test('Slurm: job ids on the points and in the sweep tooltip; a queue state diffe
   assert.equal(t2.icon.id, 'watch');
   assert.deepEqual([t2.children[0].kind, t2.children[0].description], ['sweepPoint', 'seed 0 · timeout · job 812_2 · 1m 5s · Slurm TIMEOUT']);
   assert.equal(t2.children[1].description, 'seed 1 · pending · job 812_3');
+});
+
+test('a point running on a Slurm compute node stays running (its pid is not judged here), its host in the tooltip', (t) => {
+  const e = tempExperiment();
+  t.after(e.cleanup);
+  const d = path.join(e.dir, 'sweeps', SWEEP_ID);
+  const p = point(d, 0, 'running', { jobId: '900_0' });
+  writeManifest(e.dir, manifest(e.dir, [p], { engine: 'slurm', followerPid: 1, followerHost: 'login-elsewhere' }));
+  const job = { sweep: SWEEP_ID, point: 0, engine: 'slurm' as const, jobId: '900_0', attempt: 1 };
+  writeRun(e.dir, p.runId, { state: 'running', completedStages: [], step: 2, globalStep: 2, pid: 999_999_999, job: { ...job, host: 'node17elsewhere' } });
+  const row = buildTree([experiment(e.dir, e.file)], NOW)[0].children[0].children[0].children[0];
+  assert.equal(row.contextValue, 'run.running.point');
+  assert.equal(row.description, 'seed 0 · job 900_0 · 2m · kd/dft 2/10 · 20%');
+  assert.match(row.tooltip ?? '', /\n\nHost: node17elsewhere\n\n/);
+  // The same dead pid on this host: the crash shows.
+  writeRun(e.dir, p.runId, { state: 'running', completedStages: [], pid: 999_999_999, job: { ...job, host: os.hostname() } });
+  assert.equal(buildTree([experiment(e.dir, e.file)], NOW)[0].children[0].children[0].children[0].contextValue, 'run.failed.point');
 });
 
 test('a finished sweep, a dead follower, an unreadable manifest; an experiment with only a sweep has no "No runs yet" row', (t) => {

@@ -126,12 +126,15 @@ export class SweepManager implements vscode.Disposable {
     const r = p.sweepDir ? readSweep(p.sweepDir) : undefined;
     if (r?.ok) seedFromManifest(p, r.manifest);
     const runDirs = this.runDirsOf(p);
-    const report = sweepExitReport(p, exit, runDirs.length > 0);
+    const report = sweepExitReport(p, exit, runDirs.length > 0, vscode.workspace.asRelativePath(p.experimentFile));
     const show = report.severity === 'error' ? vscode.window.showErrorMessage : report.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     void show(report.message, ...report.actions).then((pick: SweepReportAction | undefined) => {
       if (pick === 'Open Dashboard') void vscode.commands.executeCommand('llavaKd.openDashboard', runDirs);
       else if (pick === 'Show Log') this.deps.log.show(true);
-      else if (pick === 'Open Config') void vscode.window.showTextDocument(vscode.Uri.file(p.experimentFile));
+      else if (pick === 'Open Config') {
+        const at = report.line ? new vscode.Range(report.line - 1, 0, report.line - 1, 0) : undefined;
+        void vscode.window.showTextDocument(vscode.Uri.file(p.experimentFile), at ? { selection: at } : {});
+      }
     });
   }
 

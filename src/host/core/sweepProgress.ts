@@ -108,19 +108,38 @@ export interface SweepReport {
   severity: 'info' | 'warning' | 'error';
   message: string;
   actions: SweepReportAction[];
+  /** 1-based line of the experiment file the refusal names (Open Config goes there). */
+  line?: number;
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The CLI's refusal (an `error` event, else stderr) for a notification: its first problem with the
+ * experiment file shown as `displayFile`, the count of the others (the log has them all), and the
+ * line of the file it names.
+ */
+export function refusalDetail(text: string, experimentFile: string, displayFile: string): { text: string; line?: number } {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (!lines.length) return { text: '' };
+  const first = lines[0].replace(/^llava-kd: /, '');
+  const m = new RegExp(`^${escapeRe(experimentFile)}:(\\d+)`).exec(first);
+  const more = lines.length > 1 ? ` (+${lines.length - 1} more in the log)` : '';
+  return { text: first.split(experimentFile).join(displayFile) + more, ...(m ? { line: Number(m[1]) } : {}) };
 }
 
 /**
  * The notification when the sweep process exits (code 0 all completed, 1 some failed, 130
- * cancelled, 2 bad input and nothing written). `hasRuns`: some point has a run folder to show.
+ * cancelled, 2 bad input and nothing written). `hasRuns`: some point has a run folder to show;
+ * `displayFile`: how messages name the experiment file (relative to the workspace).
  */
-export function sweepExitReport(p: SweepProgress, exit: TrainerExit, hasRuns: boolean): SweepReport {
+export function sweepExitReport(p: SweepProgress, exit: TrainerExit, hasRuns: boolean, displayFile = p.experimentFile): SweepReport {
   const name = sweepTitle(p);
   const view: SweepReportAction[] = hasRuns ? ['Open Dashboard', 'Show Log'] : ['Show Log'];
   const outcome = exitOutcome(exit);
   if (outcome === 'invalid') {
-    const detail = p.lastError ?? p.stderrTail.slice(-3).join(' ').trim();
-    return { severity: 'error', message: `LLaVA-KD: Sweep of ${p.experimentName} refused: ${detail || 'invalid sweep section or input (exit code 2)'}`, actions: ['Open Config', 'Show Log'] };
+    const d = refusalDetail(p.lastError ?? p.stderrTail.slice(-3).join('\n'), p.experimentFile, displayFile);
+    return { severity: 'error', message: `LLaVA-KD: Sweep of ${p.experimentName} refused: ${d.text || 'invalid sweep section or input (exit code 2)'}`, actions: ['Open Config', 'Show Log'], ...(d.line ? { line: d.line } : {}) };
   }
   const f = p.finished;
   if (f) {

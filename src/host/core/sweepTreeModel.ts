@@ -73,7 +73,7 @@ export function pointNode(exp: ExperimentSummary, s: SweepSummary, p: SweepPoint
     return {
       ...base,
       description: tagsPrefix(run) + [...pointFacts(p, queueWord(p, run), nowMs), own].join(' · '),
-      tooltip: [...pointTooltip(name, p, nowMs), '---', runTooltip(exp, run)].join('\n\n'),
+      tooltip: [...pointTooltip(name, p, nowMs), ...(run.status?.job?.host ? [`Host: ${mdEscape(run.status.job.host)}`] : []), '---', runTooltip(exp, run)].join('\n\n'),
       contextValue: `${base.contextValue}.point`,
       sweepDir: s.dir,
       pointIndex: p.index,
