@@ -1,19 +1,21 @@
 /**
  * Entry point of LLaVA-KD Studio: wires the run store, trainer manager, Experiments tree, panels,
- * commands, diagnostics, CodeLens, quick fixes and the resolved-config documents, and keeps the context keys
- * (llavaKd.hasRuns, llavaKd.isTraining, llavaKd.hasExperiments) current. Nothing heavy happens
+ * sweep manager, commands, diagnostics, CodeLens, quick fixes and the resolved-config documents, and keeps the
+ * context keys (llavaKd.hasRuns, llavaKd.isTraining, llavaKd.isSweeping, llavaKd.hasExperiments) current. Nothing heavy happens
  * here: the trainer runs in a child process, and tfjs is never imported by the extension host.
  */
 import * as vscode from 'vscode';
 import { EXPERIMENT_FILE } from './common/runFormat';
 import { ExperimentCodeLens } from './host/codeLens';
 import { Commands } from './host/commands';
+import { canCancel } from './host/core/sweepModel';
 import { ExperimentDiagnostics } from './host/diagnostics';
 import { getLog } from './host/log';
 import { pickConfigSources, pickRuns } from './host/pickers';
 import { ExperimentQuickFixes } from './host/quickFix';
 import { RESOLVED_SCHEME, ResolvedConfigProvider } from './host/resolvedConfigProvider';
 import { RunStore } from './host/runStore';
+import { SweepManager } from './host/sweepManager';
 import { TrainerManager } from './host/trainerManager';
 import { ExperimentsTreeProvider } from './views/experimentsTree';
 import { Panels } from './views/panels';
@@ -32,7 +34,13 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
     onRunsChanged: () => store.scheduleRefresh(200),
   });
-  sub(store, trainer);
+  const sweeps = new SweepManager({
+    extensionPath: context.extensionPath,
+    globalStoragePath: context.globalStorageUri.fsPath,
+    log,
+    onSweepsChanged: () => store.scheduleRefresh(200),
+  });
+  sub(store, trainer, sweeps);
 
   const tree = new ExperimentsTreeProvider(store);
   const view = vscode.window.createTreeView('llavaKd.experiments', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
@@ -47,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): void {
     },
   );
   sub(panels);
-  sub(...new Commands({ context, store, trainer, showPanel: (kind, sources) => void panels.show(kind, sources), dropFromPanels: (dir) => panels.dropSource(dir), log }).register());
+  sub(...new Commands({ context, store, trainer, sweeps, showPanel: (kind, sources) => void panels.show(kind, sources), dropFromPanels: (dir) => panels.dropSource(dir), log }).register());
 
   const resolved = new ResolvedConfigProvider();
   sub(vscode.workspace.registerTextDocumentContentProvider(RESOLVED_SCHEME, resolved));
@@ -64,9 +72,10 @@ export function activate(context: vscode.ExtensionContext): void {
     void vscode.commands.executeCommand('setContext', 'llavaKd.hasExperiments', store.experiments.length > 0);
     void vscode.commands.executeCommand('setContext', 'llavaKd.hasRuns', runs.length > 0);
     void vscode.commands.executeCommand('setContext', 'llavaKd.isTraining', training);
+    void vscode.commands.executeCommand('setContext', 'llavaKd.isSweeping', sweeps.sweeps.length > 0 || store.allSweeps().some(({ sweep }) => canCancel(sweep)));
     view.badge = trainer.trainings.length ? { value: trainer.trainings.length, tooltip: `${trainer.trainings.length} training run(s)` } : undefined;
   };
-  sub(store.onDidChange(updateContext), trainer.onDidChange(updateContext));
+  sub(store.onDidChange(updateContext), trainer.onDidChange(updateContext), sweeps.onDidChange(updateContext));
   updateContext();
 }
 

@@ -22,6 +22,13 @@ test('full pipeline, resume, init', () => {
   assert.deepEqual(buildCliArgs({ kind: 'validate', experimentFile: 'x.json' }), ['validate', 'x.json', '--json']);
 });
 
+test('sweep and sweep-cancel', () => {
+  assert.deepEqual(buildCliArgs({ kind: 'sweep', experimentFile: '/w/e/kd-experiment.json', engine: 'slurm' }), ['sweep', '/w/e/kd-experiment.json', '--engine', 'slurm', '--json']);
+  assert.deepEqual(buildCliArgs({ kind: 'sweep', experimentFile: 'x.json', engine: 'local', parallel: 3 }), ['sweep', 'x.json', '--engine', 'local', '--parallel', '3', '--json']);
+  assert.deepEqual(buildCliArgs({ kind: 'sweep-cancel', sweepDir: '/w/e/sweeps/s' }), ['sweep-cancel', '/w/e/sweeps/s', '--json']);
+  assert.equal(actionTitle({ kind: 'sweep', experimentFile: 'x.json', engine: 'slurm' }), 'Sweep (slurm)');
+});
+
 test('trainerEnv sets ELECTRON_RUN_AS_NODE and the native path', () => {
   const env = trainerEnv({ PATH: '/bin', LLAVA_KD_NATIVE_PATH: '/old' }, '/store/native');
   assert.equal(env.ELECTRON_RUN_AS_NODE, '1');

@@ -65,3 +65,10 @@ test('experimentLenses: run lenses on a valid file; one problems lens (no run) o
   assert.equal(experimentLenses(2)[0].title, '$(error) 2 problems: fix them first');
   assert.equal(experimentLenses(1)[0].title, '$(error) 1 problem: fix it first');
 });
+
+test('experimentLenses: Run Sweep only over a file with a sweep section, and never over an invalid one', () => {
+  assert.ok(!experimentLenses(0).some((l) => l.command === 'llavaKd.runSweep'));
+  const sweep = experimentLenses(0, true);
+  assert.deepEqual(sweep.slice(0, 2).map((l) => [l.title, l.command, l.withFile]), [['$(play) Run Full Pipeline', 'llavaKd.runFullPipeline', true], ['$(run-all) Run Sweep', 'llavaKd.runSweep', true]]);
+  assert.deepEqual(experimentLenses(3, true).map((l) => l.command), [PROBLEMS_VIEW_COMMAND]);
+});

@@ -1,9 +1,10 @@
-// Tests of src/host/core/runModel.ts and src/host/core/treeModel.ts on hand-made run summaries.
+// Tests of src/host/core/runModel.ts, treeModel.ts and experimentTree.ts on hand-made run summaries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunStatus } from '../src/common/runFormat';
 import { fromRequirements, checkpointStage, resumableRuns, runsWithCheckpoints, stageRows, stagesFrom, toRunInfo, type ExperimentSummary, type RunSummary } from '../src/host/core/runModel';
-import { buildTree, runDescription, runTooltip } from '../src/host/core/treeModel';
+import { buildTree } from '../src/host/core/experimentTree';
+import { runDescription, runTooltip } from '../src/host/core/treeModel';
 import { fullPlan } from '../src/common/stagePlan';
 import { presetConfig } from '../src/trainer/config';
 

@@ -433,6 +433,10 @@ test('effectiveState: running with a dead pid is failed; isProcessAlive', () => 
   assert.deepEqual(effectiveState(status({ pid: process.pid })), { state: 'running', crashed: false });
   assert.deepEqual(effectiveState(status({ pid: deadPid, state: 'completed' })), { state: 'completed', crashed: false });
   assert.deepEqual(effectiveState(status({ state: 'failed', error: 'NaN in kd/dft step 3' }), () => true), { state: 'failed', error: 'NaN in kd/dft step 3', crashed: false });
+  // A sweep point running on a Slurm compute node: its pid is not judged on the login node.
+  const onNode = status({ pid: deadPid, job: { sweep: 's', point: 0, engine: 'slurm', jobId: '7_0', host: 'node17', attempt: 1 } });
+  assert.deepEqual(effectiveState(onNode, isProcessAlive, 'login1'), { state: 'running', crashed: false });
+  assert.deepEqual(effectiveState(onNode, isProcessAlive, 'node17'), { state: 'failed', error: CRASHED_MESSAGE, crashed: true });
 });
 
 test('readStatus and listRuns: newest first, errors for missing/invalid status, checkpoints listed', () => {

@@ -6,6 +6,7 @@
  * No tfjs, no vscode.
  */
 import * as fs from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunState, RunStatus } from './runFormat';
 
@@ -279,10 +280,12 @@ export interface EffectiveState {
 
 /**
  * The state to show for a status: a `running` status whose pid is dead is reported as `failed`
- * with `CRASHED_MESSAGE`; any other status is taken as written.
+ * with `CRASHED_MESSAGE`; any other status is taken as written, and so is one of a run on another
+ * host (a sweep point on a Slurm compute node, status.json `job.host`: its pid means nothing here).
  */
-export function effectiveState(status: RunStatus, isAlive: (pid: number) => boolean = isProcessAlive): EffectiveState {
-  if (status.state === 'running' && !isAlive(status.pid)) {
+export function effectiveState(status: RunStatus, isAlive: (pid: number) => boolean = isProcessAlive, host: string = hostname()): EffectiveState {
+  const elsewhere = status.job?.host !== undefined && status.job.host !== host;
+  if (status.state === 'running' && !elsewhere && !isAlive(status.pid)) {
     return { state: 'failed', error: CRASHED_MESSAGE, crashed: true };
   }
   return status.error !== undefined ? { state: status.state, error: status.error, crashed: false } : { state: status.state, crashed: false };

@@ -1,5 +1,6 @@
 /**
- * CodeLens at the top of kd-experiment.json (lensModel.ts): Run Full Pipeline, Run Stage…,
+ * CodeLens at the top of kd-experiment.json (lensModel.ts): Run Full Pipeline, Run Sweep (with a
+ * `sweep` section), Run Stage…,
  * Start Distilled Fine-Tuning, Compare with Last Run; over a file that does not validate, only
  * "N problems: fix them first", which opens Problems. VS Code asks again after each edit; the
  * provider also signals a change when a file's problem count changes without an edit (a data
@@ -11,6 +12,7 @@ import * as path from 'node:path';
 import { EXPERIMENT_FILE } from '../common/runFormat';
 import { experimentProblems } from './core/experimentCheck';
 import { experimentLenses } from './core/lensModel';
+import { hasSweepSection } from './core/sweepModel';
 
 /** Problems of an experiment document (0 when the check itself fails: the run refuses with the reason anyway). */
 function problemCount(doc: vscode.TextDocument): number {
@@ -46,7 +48,7 @@ export class ExperimentCodeLens implements vscode.CodeLensProvider, vscode.Dispo
     const range = new vscode.Range(0, 0, 0, 0);
     const count = problemCount(doc);
     this.shown.set(doc.uri.toString(), count);
-    return experimentLenses(count).map((l) => new vscode.CodeLens(range, { title: l.title, command: l.command, tooltip: l.tooltip, arguments: l.withFile ? [doc.uri] : [] }));
+    return experimentLenses(count, hasSweepSection(doc.getText())).map((l) => new vscode.CodeLens(range, { title: l.title, command: l.command, tooltip: l.tooltip, arguments: l.withFile ? [doc.uri] : [] }));
   }
 
   dispose(): void {

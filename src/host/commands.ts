@@ -3,7 +3,7 @@
  * a tree row (a node model; with a multi-selection also the selected nodes), a CodeLens (the
  * experiment file's Uri) or another command / webview (a run folder or experiment file path),
  * and when nothing suitable exists says so with a way forward. Renaming, tagging, noting and
- * deleting runs are in runMetaCommands.ts.
+ * deleting runs are in runMetaCommands.ts, the sweep commands in sweepCommands.ts.
  */
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
@@ -17,6 +17,8 @@ import { installGpuBackend } from './gpuBackend';
 import { manageTeachers } from './teacherStoreCommand';
 import { pickConfigSources, pickExperiment, pickRun, pickRuns } from './pickers';
 import { RunMetaCommands } from './runMetaCommands';
+import { SweepCommands } from './sweepCommands';
+import type { SweepManager } from './sweepManager';
 import { fromRequirements, lastRun, resumableRuns, runsWithCheckpoints, stagesFrom, type ExperimentSummary, type RunSummary } from './core/runModel';
 import type { RunStore } from './runStore';
 import { configuredBackend, requireTrust, type ActiveTraining, type TrainerManager } from './trainerManager';
@@ -29,6 +31,7 @@ export interface CommandDeps {
   context: vscode.ExtensionContext;
   store: RunStore;
   trainer: TrainerManager;
+  sweeps: SweepManager;
   /** Opens (or re-targets) the panel of `kind` on these run folders / experiment files (the views layer does it). */
   showPanel: (kind: PanelKind, sources: string[]) => void;
   /** Removes a run folder from every open panel. */
@@ -38,12 +41,13 @@ export interface CommandDeps {
 
 const isNode = (x: unknown): x is TreeNodeModel => typeof x === 'object' && x !== null && 'kind' in x && 'contextValue' in x;
 
-/** Run folders named by a command's arguments (tree node(s), path string(s), arrays). */
+/** Run folders named by a command's arguments (tree node(s) — a sweep or group row: its runs —, path string(s), arrays). */
 export function argRunDirs(a?: unknown, b?: unknown): string[] {
   const out: string[] = [];
   const add = (x: unknown): void => {
     if (Array.isArray(x)) x.forEach(add);
     else if (isNode(x) && x.runDir) out.push(x.runDir);
+    else if (isNode(x) && x.runDirs) out.push(...x.runDirs);
     else if (typeof x === 'string' && path.basename(x) !== EXPERIMENT_FILE) out.push(x);
   };
   if (Array.isArray(b) && b.length > 1) add(b);
@@ -73,7 +77,12 @@ export class Commands {
         }
       });
     const meta = new RunMetaCommands({ ...this.d, runDirsOf: argRunDirs });
+    const sweep = new SweepCommands({ ...this.d, experimentFileOf: argExperimentFile });
     return [
+      r('llavaKd.runSweep', (a) => sweep.run(a)),
+      r('llavaKd.cancelSweep', (a) => sweep.cancel(a)),
+      r('llavaKd.openPointOutput', (a) => sweep.openPointLog(a, 'stdout')),
+      r('llavaKd.openPointErrors', (a) => sweep.openPointLog(a, 'stderr')),
       r('llavaKd.renameRun', (a) => meta.rename(a)),
       r('llavaKd.editRunTags', (a) => meta.editTags(a)),
       r('llavaKd.editRunNote', (a) => meta.editNote(a)),
@@ -425,7 +434,7 @@ export class Commands {
 
   private async reveal(a: unknown, inOS: boolean): Promise<void> {
     let p: string | undefined;
-    if (isNode(a)) p = a.path ?? a.runDir ?? a.experimentFile;
+    if (isNode(a)) p = a.path ?? a.runDir ?? a.sweepDir ?? a.experimentFile;
     else if (typeof a === 'string') p = a;
     else if (a instanceof vscode.Uri) p = a.fsPath;
     if (!p) return;

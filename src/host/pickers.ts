@@ -29,16 +29,19 @@ export function runItem(exp: ExperimentSummary, run: RunSummary, showExp: boolea
   };
 }
 
-/** Picks an experiment; with exactly one in the workspace it is used without asking. */
-export async function pickExperiment(store: RunStore, title: string): Promise<ExperimentSummary | undefined> {
+/**
+ * Picks an experiment (among `among`, by default all of the workspace); with exactly one it is
+ * used without asking. With none at all, offers New Experiment (`among` empty: the caller says why).
+ */
+export async function pickExperiment(store: RunStore, title: string, among?: ExperimentSummary[]): Promise<ExperimentSummary | undefined> {
   await store.ready();
-  const exps = store.experiments;
-  if (!exps.length) {
+  const exps = among ?? store.experiments;
+  if (!store.experiments.length) {
     const choice = await vscode.window.showInformationMessage('LLaVA-KD: no kd-experiment.json in this workspace yet.', 'New Experiment');
     if (choice) await vscode.commands.executeCommand('llavaKd.newExperiment');
     return undefined;
   }
-  if (exps.length === 1) return exps[0];
+  if (exps.length <= 1) return exps[0];
   const pick = await vscode.window.showQuickPick(
     exps.map((e) => ({ label: `$(beaker) ${e.label}`, description: e.name !== e.label ? e.name : undefined, detail: `${e.runs.length} run${e.runs.length === 1 ? '' : 's'} · ${e.file}`, e })),
     { title, placeHolder: 'Pick an experiment' },

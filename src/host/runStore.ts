@@ -1,8 +1,9 @@
 /**
- * Finds the experiments of the workspace (folders holding kd-experiment.json) and their runs
- * (with the user's run-meta.json annotations),
- * keeps them current from file-system events (debounced; also for runs started with the CLI in
- * a terminal) and re-checks running runs every few seconds so a dead trainer shows as failed.
+ * Finds the experiments of the workspace (folders holding kd-experiment.json), their runs
+ * (with the user's run-meta.json annotations) and their sweeps (sweeps/<id>/sweep.json),
+ * keeps them current from file-system events (debounced; also for runs and sweeps started with
+ * the CLI in a terminal) and re-checks running runs and sweeps every few seconds so a dead
+ * trainer shows as failed, a dead sweep follower as stopped, and running points' times move on.
  */
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
@@ -10,8 +11,10 @@ import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser/lib/esm/main.js';
 import { EXPERIMENT_FILE } from '../common/runFormat';
 import { RUN_META_FILE } from '../common/runMeta';
+import { SWEEP_FILE, SWEEPS_DIR } from '../common/sweepFormat';
 import { findRun, type ExperimentSummary, type RunSummary } from './core/runModel';
 import { readRunSummary, runsOf } from './core/runSummaries';
+import { sweepsOf, type SweepSummary } from './core/sweepModel';
 
 /** Name of an experiment: its `name` field, else its folder name. */
 export function experimentName(file: string): string {
@@ -58,12 +61,14 @@ export class RunStore implements vscode.Disposable {
     watch('**/runs/*/checkpoints/*.safetensors', refresh);
     watch(`**/runs/*/${RUN_META_FILE}`, refresh);
     watch('**/runs/*', refresh);
+    // sweep.json is rewritten (atomically) at every point's change while a sweep runs.
+    watch(`**/${SWEEPS_DIR}/*/${SWEEP_FILE}`, refresh);
     watch('**/runs/*/{metrics,eval,samples}.jsonl', (uri) => this.runFilesChanged.fire(path.dirname(uri.fsPath)));
     // A file written right after its folder was created (`llava-kd init` in a terminal, a copied
     // experiment) may reach no watcher: the folder's own creation does, so search again then.
     const folders = vscode.workspace.createFileSystemWatcher('**/*', false, true, true);
     folders.onDidCreate((uri) => {
-      if (uri.scheme !== 'file' || /[\\/](runs|node_modules|\.git)([\\/]|$)/.test(uri.fsPath)) return;
+      if (uri.scheme !== 'file' || /[\\/](runs|sweeps|node_modules|\.git)([\\/]|$)/.test(uri.fsPath)) return;
       fs.stat(uri.fsPath, (err, st) => {
         if (err || !st.isDirectory()) return;
         this.files = undefined;
@@ -75,9 +80,10 @@ export class RunStore implements vscode.Disposable {
       this.files = undefined;
       this.scheduleRefresh();
     }, undefined, this.disposables);
-    // A trainer killed hard never rewrites its status: re-check pids of running runs.
+    // A trainer killed hard never rewrites its status, nor a sweep follower its manifest: re-check
+    // pids of running runs and sweeps (and let running points' elapsed times move on).
     this.poll = setInterval(() => {
-      if (this.exps.some((e) => e.runs.some((r) => r.status?.state === 'running'))) this.scheduleRefresh(0);
+      if (this.exps.some((e) => e.runs.some((r) => r.status?.state === 'running') || e.sweeps?.some((s) => s.state === 'running'))) this.scheduleRefresh(0);
     }, 5000);
     this.firstLoad = this.refresh();
   }
@@ -141,10 +147,11 @@ export class RunStore implements vscode.Disposable {
       } catch (e) {
         this.log.warn(`Reading runs of ${dir} failed: ${(e as Error).message}`);
       }
+      const sweeps = sweepsOf(dir);
       const rel = vscode.workspace.asRelativePath(dir, (vscode.workspace.workspaceFolders?.length ?? 0) > 1);
       const folderName = vscode.workspace.getWorkspaceFolder(uri)?.name ?? path.basename(dir);
       const label = !rel || rel === dir || rel === '.' ? folderName : rel;
-      out.push({ file, dir, name: experimentName(file), label, runs });
+      out.push({ file, dir, name: experimentName(file), label, runs, sweeps });
     }
     return out;
   }
@@ -178,7 +185,12 @@ export class RunStore implements vscode.Disposable {
     } catch {
       /* no runs folder */
     }
-    return { file, dir, name: fs.existsSync(file) ? experimentName(file) : path.basename(dir), label: path.basename(dir), runs };
+    return { file, dir, name: fs.existsSync(file) ? experimentName(file) : path.basename(dir), label: path.basename(dir), runs, sweeps: sweepsOf(dir) };
+  }
+
+  /** Every sweep with its experiment, newest first per experiment. */
+  allSweeps(): { exp: ExperimentSummary; sweep: SweepSummary }[] {
+    return this.exps.flatMap((exp) => (exp.sweeps ?? []).map((sweep) => ({ exp, sweep })));
   }
 
   /** Every run with its experiment, newest first per experiment. */

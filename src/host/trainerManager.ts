@@ -4,6 +4,8 @@
  * for the status bar (`$(sync~spin) kd/dft 120/400 · ETA 1m 20s`) and a cancellable progress
  * notification, and reports completion / failure / stop with follow-up actions. A run of an
  * experiment file that does not validate is not started: a short notice points to Problems.
+ * How the CLI is started (cliProcessOptions) and the validity check (refuseInvalidExperiment)
+ * are shared with the sweep manager.
  */
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
@@ -18,7 +20,7 @@ import { invalidRunMessage } from './core/configProblems';
 import { experimentProblems } from './core/experimentCheck';
 import { PROBLEMS_VIEW_COMMAND } from './core/lensModel';
 import { formatAccuracyRecord, formatEta, percent, statusBarText } from '../common/format';
-import { TrainerProcess, exitOutcome, type TrainerExit } from './core/trainerProcess';
+import { TrainerProcess, exitOutcome, type TrainerExit, type TrainerProcessOptions } from './core/trainerProcess';
 
 export interface ActiveTraining extends RunProgress {
   id: number;
@@ -63,6 +65,46 @@ export async function requireTrust(what: string): Promise<boolean> {
   const pick = await vscode.window.showWarningMessage(`LLaVA-KD: ${what} runs code and is disabled in an untrusted workspace.`, 'Manage Workspace Trust');
   if (pick) await vscode.commands.executeCommand('workbench.trust.manage');
   return false;
+}
+
+/**
+ * True (and says so, briefly) when the experiment file `file` does not validate: the trainer
+ * would only refuse it. The file is opened (not shown) so its problems are in Problems, where
+ * the notice sends the user. An unreadable file is left to the trainer to report.
+ */
+export function refuseInvalidExperiment(file: string, log: vscode.LogOutputChannel): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  const issues = experimentProblems(text, file);
+  if (!issues.length) return false;
+  const uri = vscode.Uri.file(file);
+  void vscode.workspace.openTextDocument(uri).then(undefined, () => undefined);
+  log.warn(`Not started: ${file} has ${issues.length} problem(s)`);
+  void vscode.window.showErrorMessage(`LLaVA-KD: ${invalidRunMessage(vscode.workspace.asRelativePath(uri), issues)}`, 'Show Problems', 'Open File').then(async (pick) => {
+    if (pick === 'Show Problems') await vscode.commands.executeCommand(PROBLEMS_VIEW_COMMAND);
+    else if (pick === 'Open File') await vscode.window.showTextDocument(uri);
+  });
+  return true;
+}
+
+/**
+ * How the extension starts the trainer CLI with `args` in `cwd`: the extension host's own
+ * executable (plain node through ELECTRON_RUN_AS_NODE) on the bundled dist/cli.js, with the
+ * native-module folder and the extension's cache in its environment. Undefined (and says so)
+ * when the bundle is missing. Trainings and sweeps start the same way.
+ */
+export function cliProcessOptions(deps: Pick<TrainerManagerDeps, 'extensionPath' | 'globalStoragePath'>, args: string[], cwd: string): TrainerProcessOptions | undefined {
+  const cliPath = path.join(deps.extensionPath, 'dist', 'cli.js');
+  if (!fs.existsSync(cliPath)) {
+    void vscode.window.showErrorMessage(`LLaVA-KD: the trainer bundle ${cliPath} is missing. Rebuild the extension (npm run build).`);
+    return undefined;
+  }
+  const env = trainerEnv(process.env, nativeModulesPath(deps.globalStoragePath), path.join(deps.globalStoragePath, 'cache'));
+  return { execPath: process.execPath, cliPath, args, cwd, env };
 }
 
 /** How long the default progress notification stays after the first logged step. */
@@ -124,29 +166,9 @@ export class TrainerManager implements vscode.Disposable {
     return this.spawn(action, cwd, experimentName);
   }
 
-  /**
-   * True (and says so, briefly) when `action` runs an experiment file that does not validate:
-   * the trainer would only refuse it. The file is opened (not shown) so its problems are in
-   * Problems, where the notice sends the user.
-   */
+  /** True (and says so) when `action` runs an experiment file that does not validate. */
   private refusedAsInvalid(action: TrainerAction): boolean {
-    if (action.kind !== 'run') return false;
-    let text: string;
-    try {
-      text = fs.readFileSync(action.experimentFile, 'utf8');
-    } catch {
-      return false; // the trainer reports an unreadable file
-    }
-    const issues = experimentProblems(text, action.experimentFile);
-    if (!issues.length) return false;
-    const uri = vscode.Uri.file(action.experimentFile);
-    void vscode.workspace.openTextDocument(uri).then(undefined, () => undefined);
-    this.deps.log.warn(`Not started: ${action.experimentFile} has ${issues.length} problem(s)`);
-    void vscode.window.showErrorMessage(`LLaVA-KD: ${invalidRunMessage(vscode.workspace.asRelativePath(uri), issues)}`, 'Show Problems', 'Open File').then(async (pick) => {
-      if (pick === 'Show Problems') await vscode.commands.executeCommand(PROBLEMS_VIEW_COMMAND);
-      else if (pick === 'Open File') await vscode.window.showTextDocument(uri);
-    });
-    return true;
+    return action.kind === 'run' && refuseInvalidExperiment(action.experimentFile, this.deps.log);
   }
 
   /** A queued training: checked again (its file may have changed while it waited), then spawned. */
@@ -157,16 +179,11 @@ export class TrainerManager implements vscode.Disposable {
 
   /** Spawns the trainer for `action` (already checked; no questions asked). */
   private async spawn(action: TrainerAction, cwd: string, experimentName: string): Promise<ActiveTraining | undefined> {
-    const cliPath = path.join(this.deps.extensionPath, 'dist', 'cli.js');
-    if (!fs.existsSync(cliPath)) {
-      void vscode.window.showErrorMessage(`LLaVA-KD: the trainer bundle ${cliPath} is missing. Rebuild the extension (npm run build).`);
-      return undefined;
-    }
-    const args = buildCliArgs(action);
-    const env = trainerEnv(process.env, nativeModulesPath(this.deps.globalStoragePath), path.join(this.deps.globalStoragePath, 'cache'));
+    const opts = cliProcessOptions(this.deps, buildCliArgs(action), cwd);
+    if (!opts) return undefined;
     const title = actionTitle(action);
-    this.deps.log.info(`Starting: ${process.execPath} ${cliPath} ${args.join(' ')} (cwd ${cwd})`);
-    const proc = new TrainerProcess({ execPath: process.execPath, cliPath, args, cwd, env });
+    this.deps.log.info(`Starting: ${opts.execPath} ${opts.cliPath} ${opts.args.join(' ')} (cwd ${cwd})`);
+    const proc = new TrainerProcess(opts);
     const t: ActiveTraining = {
       id: this.nextId++, action, title, experimentName, proc, stage: null, step: 0, totalSteps: 0, globalStep: 0, globalTotalSteps: 0, stderrTail: [],
       experimentFile: action.kind === 'run' ? action.experimentFile : undefined,

@@ -5,7 +5,8 @@
  */
 import * as vscode from 'vscode';
 import type { RunStore } from '../host/runStore';
-import { buildTree, type TreeNodeModel } from '../host/core/treeModel';
+import { buildTree } from '../host/core/experimentTree';
+import type { TreeNodeModel } from '../host/core/treeModel';
 
 const COLLAPSE: Record<TreeNodeModel['collapsible'], vscode.TreeItemCollapsibleState> = {
   none: vscode.TreeItemCollapsibleState.None,

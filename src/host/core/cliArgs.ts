@@ -4,6 +4,7 @@
  */
 import type { BackendName, ExperimentConfig } from '../../trainer/config/types';
 import { fullPlan, TEACHER_SIDE, type StagePlan } from '../../common/stagePlan';
+import type { SweepEngine } from '../../common/sweepFormat';
 
 /** Stage sets of the training commands. */
 export const STAGE_SETS = {
@@ -38,11 +39,15 @@ export type TrainerAction =
   /** `stages`/`plan`: the run's stages (status.json) and its experiment's plan, for the title. */
   | { kind: 'resume'; runDir: string; stages?: readonly string[]; plan?: readonly string[] }
   | { kind: 'init'; dir: string; preset?: string; name?: string }
-  | { kind: 'validate'; experimentFile: string };
+  | { kind: 'validate'; experimentFile: string }
+  /** Every point of the experiment file's `sweep` section (creates or resumes its sweep folder). */
+  | { kind: 'sweep'; experimentFile: string; engine: SweepEngine; parallel?: number }
+  /** Cancels a sweep run by another process (its follower, or its Slurm jobs). */
+  | { kind: 'sweep-cancel'; sweepDir: string };
 
 /**
  * CLI arguments (after the script path) of an action. `--backend` is passed only when it is not
- * `auto` (then the experiment's own `backend` field decides). Training and validation get `--json`.
+ * `auto` (then the experiment's own `backend` field decides). Training, sweeps and validation get `--json`.
  */
 export function buildCliArgs(a: TrainerAction): string[] {
   switch (a.kind) {
@@ -64,6 +69,14 @@ export function buildCliArgs(a: TrainerAction): string[] {
     }
     case 'validate':
       return ['validate', a.experimentFile, '--json'];
+    case 'sweep': {
+      const args = ['sweep', a.experimentFile, '--engine', a.engine];
+      if (a.parallel !== undefined) args.push('--parallel', String(a.parallel));
+      args.push('--json');
+      return args;
+    }
+    case 'sweep-cancel':
+      return ['sweep-cancel', a.sweepDir, '--json'];
   }
 }
 
@@ -101,5 +114,9 @@ export function actionTitle(a: TrainerAction): string {
       return 'New experiment';
     case 'validate':
       return 'Validate';
+    case 'sweep':
+      return `Sweep (${a.engine})`;
+    case 'sweep-cancel':
+      return 'Cancel sweep';
   }
 }

@@ -9,6 +9,7 @@ import type { RunInfo } from '../../common/messages';
 import type { RunMeta } from '../../common/runMeta';
 import type { CheckpointFile, RunListing } from '../../common/runReader';
 import { stageInputs, type StagePlan } from '../../common/stagePlan';
+import type { SweepSummary } from './sweepModel';
 
 /** What the host keeps of a checkpoint file (the reader's CheckpointFile, less its ISO time). */
 export type CheckpointInfo = Pick<CheckpointFile, 'name' | 'path' | 'size' | 'mtimeMs'>;
@@ -36,7 +37,10 @@ export interface ExperimentSummary {
   name: string;
   /** Folder path relative to the workspace (tree label). */
   label: string;
+  /** Every run folder, those of sweep points included. */
   runs: RunSummary[];
+  /** Its sweeps (`sweeps/<id>/sweep.json`), newest first; absent where they were not read. */
+  sweeps?: SweepSummary[];
 }
 
 /** `kd-sft.safetensors` (or `kd-sft`) -> `kd/sft`; `resume.safetensors` and others -> null. */

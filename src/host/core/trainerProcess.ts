@@ -1,8 +1,9 @@
 /**
  * One trainer child process (`node dist/cli.js ... --json`): spawns it, splits stdout into
- * lines and parses each as a TrainerEvent, forwards stderr text, and stops it with SIGTERM then
- * SIGKILL after a grace period. Node only (no vscode), unit-tested with a fake CLI in
- * test/host-trainerProcess.test.ts.
+ * lines and parses each as an event of its command (TrainerEvent for run/resume, or another
+ * vocabulary such as the sweep events, named by `eventNames`), forwards stderr text, and stops it
+ * with SIGTERM then SIGKILL after a grace period. Node only (no vscode), unit-tested with a fake
+ * CLI in test/host-trainerProcess.test.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { TrainerEvent } from '../../common/runFormat';
@@ -26,16 +27,17 @@ export class LineSplitter {
   }
 }
 
-const EVENT_NAMES = new Set(['started', 'step', 'eval', 'sample', 'checkpoint', 'stage-start', 'stage-done', 'finished', 'log', 'error']);
+/** The `event` names of TrainerEvent (`llava-kd run|resume --json`). */
+export const TRAINER_EVENT_NAMES: ReadonlySet<string> = new Set(['started', 'step', 'eval', 'sample', 'checkpoint', 'stage-start', 'stage-done', 'finished', 'log', 'error']);
 
-/** A stdout line as a TrainerEvent, or as plain text when it is not one (blank lines: null). */
-export function parseTrainerLine(line: string): { event: TrainerEvent } | { text: string } | null {
+/** A stdout line as an event (one of `names`; TrainerEvent by default), or as plain text when it is not one (blank lines: null). */
+export function parseTrainerLine<E extends { event: string } = TrainerEvent>(line: string, names: ReadonlySet<string> = TRAINER_EVENT_NAMES): { event: E } | { text: string } | null {
   const t = line.trim();
   if (!t) return null;
   if (t.startsWith('{')) {
     try {
       const o = JSON.parse(t) as { event?: unknown };
-      if (o && typeof o === 'object' && typeof o.event === 'string' && EVENT_NAMES.has(o.event)) return { event: o as TrainerEvent };
+      if (o && typeof o === 'object' && typeof o.event === 'string' && names.has(o.event)) return { event: o as E };
     } catch {
       /* not JSON: plain text */
     }
@@ -51,6 +53,8 @@ export interface TrainerProcessOptions {
   env: NodeJS.ProcessEnv;
   /** Grace period between SIGTERM and SIGKILL (default 10 s). */
   killTimeoutMs?: number;
+  /** The `event` names of the command's JSON lines (default: TrainerEvent's). */
+  eventNames?: ReadonlySet<string>;
 }
 
 export interface TrainerExit {
@@ -64,9 +68,10 @@ export interface TrainerExit {
 
 type Listener<T> = (v: T) => void;
 
-export class TrainerProcess {
+export class TrainerProcess<E extends { event: string } = TrainerEvent> {
   private readonly child: ChildProcess;
-  private readonly eventListeners: Listener<TrainerEvent>[] = [];
+  private readonly eventListeners: Listener<E>[] = [];
+  private readonly eventNames: ReadonlySet<string>;
   private readonly textListeners: Listener<{ stream: 'stdout' | 'stderr'; text: string }>[] = [];
   private killTimer: NodeJS.Timeout | undefined;
   private stopRequested = false;
@@ -78,6 +83,7 @@ export class TrainerProcess {
 
   constructor(opts: TrainerProcessOptions) {
     this.killTimeoutMs = opts.killTimeoutMs ?? 10_000;
+    this.eventNames = opts.eventNames ?? TRAINER_EVENT_NAMES;
     this.child = spawn(opts.execPath, [opts.cliPath, ...opts.args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     const out = new LineSplitter();
     const err = new LineSplitter();
@@ -112,7 +118,7 @@ export class TrainerProcess {
     return this.exitInfo === undefined;
   }
 
-  onEvent(l: Listener<TrainerEvent>): void {
+  onEvent(l: Listener<E>): void {
     this.eventListeners.push(l);
   }
 
@@ -134,7 +140,7 @@ export class TrainerProcess {
   }
 
   private handleStdout(line: string): void {
-    const p = parseTrainerLine(line);
+    const p = parseTrainerLine<E>(line, this.eventNames);
     if (!p) return;
     if ('event' in p) {
       for (const l of this.eventListeners) {

@@ -1,14 +1,14 @@
 /**
- * Builds the Experiments tree (experiment -> runs -> stages -> checkpoints) as plain node
- * objects from experiment/run summaries; views/experimentsTree.ts maps them onto vscode
+ * The node objects of the Experiments tree and the rows of a run (run -> stages -> checkpoints,
+ * its stored teacher), built from run summaries; sweepTreeModel.ts adds the sweep rows,
+ * experimentTree.ts the whole tree, views/experimentsTree.ts maps the nodes onto vscode
  * TreeItems. Pure (no vscode), unit-tested in test/host-treeModel.test.ts.
  */
-import * as path from 'node:path';
 import type { RunStatus, TeacherStoreUse } from '../../common/runFormat';
 import { formatAccuracy, formatAccuracyRecord, formatBytes, formatEta, percent } from '../../common/format';
-import { checkpointStage, compareRunsNewestFirst, runLabel, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
+import { checkpointStage, runLabel, stageRows, type ExperimentSummary, type RunSummary, type StageRowState } from './runModel';
 
-export type NodeKind = 'experiment' | 'run' | 'stage' | 'checkpoint' | 'teacher' | 'info';
+export type NodeKind = 'experiment' | 'sweep' | 'sweepGroup' | 'sweepPoint' | 'run' | 'stage' | 'checkpoint' | 'teacher' | 'info';
 
 export interface NodeIcon {
   /** Codicon id, e.g. `sync~spin`. */
@@ -26,7 +26,12 @@ export interface TreeNodeModel {
   /** Markdown. */
   tooltip?: string;
   icon: NodeIcon;
-  /** Matched by `viewItem` in package.json menus: experiment, run.<state>, stage.<state>, checkpoint, info. */
+  /**
+   * Matched by `viewItem` in package.json menus: experiment, sweep.<state> (`….cancellable` when
+   * Cancel Sweep can act on it), sweepGroup,
+   * sweepPoint.<point state> (a point without a run folder yet), run.<state> (`run.<state>.point`
+   * for the run of a sweep point), stage.<state>, checkpoint, teacher, info.
+   */
   contextValue: string;
   collapsible: 'none' | 'collapsed' | 'expanded';
   children: TreeNodeModel[];
@@ -36,6 +41,12 @@ export interface TreeNodeModel {
   stage?: string;
   /** File path of a checkpoint. */
   path?: string;
+  /** The sweep folder of a sweep, group or point row. */
+  sweepDir?: string;
+  /** The point index of a point row (a run of a sweep point, or a point not started yet). */
+  pointIndex?: number;
+  /** The existing run folders under a sweep or group row (what its dashboard shows). */
+  runDirs?: string[];
   /** Command run on click. */
   command?: { id: string; title: string };
 }
@@ -227,43 +238,4 @@ export function runNode(exp: ExperimentSummary, run: RunSummary): TreeNodeModel 
     experimentDir: exp.dir,
     command: { id: 'llavaKd.openDashboard', title: 'Open Dashboard' },
   };
-}
-
-/** The whole tree: experiments sorted by label, runs newest first; an info row for none. */
-export function buildTree(experiments: ExperimentSummary[]): TreeNodeModel[] {
-  return [...experiments]
-    .sort((a, b) => a.label.localeCompare(b.label))
-    .map((exp) => {
-      const runs = [...exp.runs].sort(compareRunsNewestFirst);
-      const running = runs.filter((r) => r.status?.state === 'running').length;
-      const children = runs.length
-        ? runs.map((r) => runNode(exp, r))
-        : [{
-            kind: 'info' as const,
-            id: `info:${exp.file}`,
-            label: 'No runs yet — Run Full Pipeline',
-            icon: { id: 'play' },
-            contextValue: 'info',
-            collapsible: 'none' as const,
-            children: [],
-            experimentFile: exp.file,
-            experimentDir: exp.dir,
-            command: { id: 'llavaKd.runFullPipeline', title: 'Run Full Pipeline' },
-          }];
-      return {
-        kind: 'experiment' as const,
-        id: `exp:${exp.file}`,
-        label: exp.label,
-        description: [exp.name !== path.basename(exp.dir) ? exp.name : '', `${runs.length} run${runs.length === 1 ? '' : 's'}`, running ? `${running} running` : '']
-          .filter(Boolean)
-          .join(' · '),
-        tooltip: `**${mdEscape(exp.name)}**\n\n${mdEscape(exp.file)}`,
-        icon: { id: 'beaker' },
-        contextValue: 'experiment',
-        collapsible: 'expanded' as const,
-        children,
-        experimentFile: exp.file,
-        experimentDir: exp.dir,
-      };
-    });
 }

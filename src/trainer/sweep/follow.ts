@@ -6,11 +6,9 @@
 import { FINISHED_POINT_STATES, pointCounts, type PointState, type SweepManifest, type SweepPoint } from '../../common/sweepFormat';
 import { pointRunDir, runFolderState, saveSweep } from './manifest';
 
-/** One line of `llava-kd sweep --json`. */
-export type SweepEvent =
-  | { event: 'sweep-started'; sweepDir: string; id: string; engine: string; points: number; skipped: number; resumed: boolean }
-  | { event: 'sweep-point'; index: number; key: string; state: PointState; runDir: string; jobId?: string; error?: string }
-  | { event: 'sweep-finished'; sweepDir: string; state: SweepManifest['state']; counts: Record<PointState, number> };
+/** One line of `llava-kd sweep --json` from the follower (the extension reads them: one definition, in src/common). */
+export type { SweepFollowEvent as SweepEvent } from '../../common/sweepEvents';
+import type { SweepFollowEvent as SweepEvent } from '../../common/sweepEvents';
 
 export interface Follower {
   dir: string;
