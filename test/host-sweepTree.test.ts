@@ -48,7 +48,8 @@ test('groups: label without variant=, seeds and counts; their points are the run
   // A completed point: the run row (label, icon, stage children, dashboard on click) with the point's facts first.
   const p0 = t1.children[0];
   assert.equal(p0.kind, 'run');
-  assert.equal(p0.label, `${SWEEP_ID}-p000`);
+  assert.equal(p0.label, 'p000', 'the point name, readable at the sidebar width (the run id is in the tooltip)');
+  assert.ok((p0.tooltip ?? '').replace(/\\/g, '').includes(`${SWEEP_ID}-p000`), 'the run id in the tooltip');
   assert.equal(p0.description, 'seed 0 · 1m 5s · completed · kd 71.0%', 'the point\'s state is the run\'s: said once');
   assert.equal(p0.contextValue, 'run.completed.point');
   assert.equal(p0.command?.id, 'llavaKd.openDashboard');
@@ -62,7 +63,7 @@ test('groups: label without variant=, seeds and counts; their points are the run
   assert.equal(p2.contextValue, 'run.running.point');
   // Not started: a plain row.
   const p3 = t2.children[1];
-  assert.deepEqual([p3.kind, p3.label, p3.description, p3.icon.id, p3.contextValue, p3.collapsible], ['sweepPoint', `${SWEEP_ID}-p003`, 'seed 1 · planned', 'circle-outline', 'sweepPoint.planned', 'none']);
+  assert.deepEqual([p3.kind, p3.label, p3.description, p3.icon.id, p3.contextValue, p3.collapsible], ['sweepPoint', 'p003', 'seed 1 · planned', 'circle-outline', 'sweepPoint.planned', 'none']);
   assert.match(p3.tooltip ?? '', /Run folder \(not created yet\): /);
 });
 

@@ -4,7 +4,7 @@
 // #debug-state element and their DOM), the Problems panel, and failure paths (a trainer killed
 // with SIGKILL, a corrupt metrics line, a missing sample image). One code-server session is shared
 // by all scenarios, which run in order and build on each other's runs (tiny preset: ~5 s a run);
-// 7 makes its own experiment and also runs alone.
+// 7 and 12 make their own experiments and also run alone.
 // Run: node --import tsx --test test/e2e/extension.e2e.ts   (after `bash test/e2e/setup.sh`;
 // packages llava-kd-studio.vsix first when it is missing or older than the sources).
 import { after, before, describe, it } from 'node:test';
@@ -1000,5 +1000,98 @@ describe('LLaVA-KD Studio (packaged .vsix in code-server)', { timeout: 360_000 }
     await waitTreeItem(page, `${path.basename(runs.first)}, completed`);
     await waitDebug<DashDebug>(page, dash, (x) => x.state === 'ready' && x.runs?.length === 1 && x.runs[0].runId === path.basename(runs.first!), 'the dashboard to drop the deleted run');
     assert.ok(fs.existsSync(runs.first), 'the other runs are untouched');
+  });
+
+  it('12. Sweep: Run Sweep from the palette, the local engine picked; finished notification; the tree shows the sweep, 2 groups, 4 completed runs; light and dark', { timeout: 420_000 }, async () => {
+    // Its own experiment: the tiny preset with a 2 temperatures × 2 seeds sweep (4 points).
+    const file = writeWorkspaceFile(ws, 'exp-sweep/kd-experiment.json', JSON.stringify({ preset: 'tiny', name: 'exp-sweep', sweep: { grid: { 'distill.temperature': [1, 2] }, seeds: 2 } }, null, 2) + '\n');
+    const dir = path.dirname(file);
+    await openViewContainer(page, 'LLaVA-KD'); // activates the extension when no earlier scenario did
+    await clearToasts(page);
+    await collapseTree(page);
+    await runCommand(page, 'LLaVA-KD: Run Sweep');
+    const finished = toast(page, 'Sweep sweep finished');
+    const seen = { bar: new Set<string>(), tree: new Set<string>() };
+    const picked: string[] = [];
+    const ended = await waitUntil(page, async () => {
+      // llavaKd.sweepEngine is "ask" (the default): the engine pick; exp-sweep is the only experiment with a sweep section.
+      const q = await quickInputState(page);
+      if (q.visible) {
+        if (!/Where the sweep's points run/.test(q.placeholder)) return `an unexpected pick: ${JSON.stringify(q)}`;
+        picked.push(q.items.filter((i) => i === 'local' || i === 'slurm').join(','));
+        await page.locator('.quick-input-widget .quick-input-box input').fill('local');
+        await page.keyboard.press('Enter');
+        return undefined;
+      }
+      const bar = await page.locator('.part.statusbar [aria-label^="LLaVA-KD sweep"]').first().getAttribute('aria-label', { timeout: 300 }).catch(() => null);
+      if (bar) seen.bar.add(bar);
+      for (const l of await treeLabels(page)) if (l.startsWith('sweep, ')) seen.tree.add(l);
+      return (await finished.count()) > 0 ? 'finished' : undefined;
+    }, 'the "Sweep sweep finished" notification', 360_000);
+    assert.equal(ended, 'finished', 'only the engine pick was asked');
+    assert.equal(picked.length, 1, 'the engine was asked once');
+    // sbatch is on PATH here (Debian's slurm-wlm): Slurm is offered beside local.
+    if (fs.existsSync('/usr/bin/sbatch')) assert.equal(picked[0], 'local,slurm');
+    console.log(`  seen while sweeping: status bar ${[...seen.bar].join(' | ')}; tree ${[...seen.tree].join(' | ')}`);
+    assert.ok([...seen.bar].some((b) => /^LLaVA-KD sweep sweep: \d\/4 completed/.test(b)), `the status bar counted the points: ${[...seen.bar]}`);
+    const text = (await finished.first().innerText()).replace(/\s+/g, ' ');
+    assert.match(text, /LLaVA-KD: Sweep sweep finished: 4 completed\./);
+
+    // On disk: one sweep folder, its manifest completed, four point runs completed.
+    const sweeps = fs.readdirSync(path.join(dir, 'sweeps'));
+    assert.equal(sweeps.length, 1);
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'sweeps', sweeps[0], 'sweep.json'), 'utf8')) as { state: string; engine: string; points: { runId: string; state: string }[] };
+    assert.deepEqual([m.state, m.engine, m.points.map((p) => p.state)], ['completed', 'local', ['completed', 'completed', 'completed', 'completed']]);
+    assert.deepEqual(runDirs(dir).map((d) => readStatus(d).state), ['completed', 'completed', 'completed', 'completed']);
+
+    // Its Open Dashboard shows the sweep's four runs.
+    await clickToastButton(page, 'Open Dashboard', 'Sweep sweep finished');
+    const dash = await webviewFrame(page, TITLES.dashboard);
+    const d = await waitDebug<DashDebug>(page, dash, (x) => x.state === 'ready' && x.runs?.length === 4, 'the dashboard on the sweep\'s four runs');
+    assert.deepEqual(d.runs.map((r) => r.runId).sort(), m.points.map((p) => p.runId).sort());
+
+    // The tree: exp-sweep -> the sweep -> 2 groups -> 2 completed runs each, and no run again in the flat list.
+    await collapseTree(page);
+    await expandTreeItem(page, 'exp-sweep, ');
+    const sweepRow = await expandTreeItem(page, 'sweep, 4/4 completed · local');
+    assert.equal(await sweepRow.getAttribute('aria-level'), '2');
+    const rows = async () => (await page.locator('.part.sidebar [role="treeitem"]').evaluateAll((els) => els.map((e) => [e.getAttribute('aria-label') ?? '', e.getAttribute('aria-level') ?? '', e.getAttribute('aria-expanded') ?? ''])))
+      .filter(([l]) => m.points.some((_, i) => l.startsWith(`p00${i}, `)));
+    // A refresh of the tree (sweep.json's last save) can land between the two expansions: expand until both groups show their points.
+    const pointRows = await waitUntil(page, async () => {
+      for (const t of [1, 2]) {
+        const g = treeItem(page, `distill.temperature=${t}, 2 seeds · 2/2 completed`).first();
+        if ((await g.getAttribute('aria-expanded')) !== 'true') await expandTreeItem(page, `distill.temperature=${t}, 2 seeds · 2/2 completed`);
+      }
+      const r = await rows();
+      return r.length === 4 ? r : undefined;
+    }, 'the four point rows under their groups');
+    assert.equal(pointRows.length, 4, `four point rows: ${JSON.stringify(pointRows)}`);
+    for (const [label, level] of pointRows) {
+      assert.equal(level, '4', `${label}: under its group, not in the experiment's run list`);
+      assert.match(label, /, seed [01] · [\dms ]+ · completed/);
+    }
+    await screenshot(page, 'tree-sweep-light');
+    await page.locator('.part.sidebar').screenshot({ path: path.join(SCREENSHOT_DIR, 'tree-sweep-light-sidebar.png') });
+
+    // A point's stdout from its context menu.
+    await contextMenu(page, treeItem(page, 'p000, seed 0').first(), 'Open Point Output');
+    await waitVisible(page, editorTab(page, 'p000.out'), 'the editor tab of p000.out');
+
+    // The same tree in a dark theme, then back.
+    const pickTheme = async (name: string, cls: string): Promise<void> => {
+      await runCommand(page, 'Preferences: Color Theme');
+      await page.locator('.quick-input-widget .quick-input-box input').fill(name);
+      await waitUntil(page, async () => ((await quickInputState(page)).items.some((i) => i.includes(name)) ? true : undefined), `the theme "${name}" in the picker`);
+      await page.keyboard.press('Enter');
+      await waitVisible(page, page.locator(`.monaco-workbench.${cls}`), `the workbench in ${name}`);
+    };
+    await pickTheme('Dark Modern', 'vs-dark');
+    await sleep(500);
+    await screenshot(page, 'tree-sweep-dark');
+    await page.locator('.part.sidebar').screenshot({ path: path.join(SCREENSHOT_DIR, 'tree-sweep-dark-sidebar.png') });
+    await pickTheme('Light Modern', 'vs');
+
+    assert.deepEqual((await extensionErrors(s, LLAVA_KD)).filter((e) => /sweep/i.test(e)), [], 'no sweep errors from the extension');
   });
 });

@@ -72,6 +72,9 @@ export function pointNode(exp: ExperimentSummary, s: SweepSummary, p: SweepPoint
     const own = run.status ? runDescription(run.status) : 'unreadable status';
     return {
       ...base,
+      // The run id is `<sweep id>-pNNN`: at the sidebar's width only the sweep id would show. The
+      // point's own name (or the user's name for the run) leads; the id is in the tooltip.
+      label: run.meta?.name ?? pointName(p.index),
       description: tagsPrefix(run) + [...pointFacts(p, queueWord(p, run), nowMs), own].join(' · '),
       tooltip: [...pointTooltip(name, p, nowMs), ...(run.status?.job?.host ? [`Host: ${mdEscape(run.status.job.host)}`] : []), '---', runTooltip(exp, run)].join('\n\n'),
       contextValue: `${base.contextValue}.point`,
@@ -82,7 +85,7 @@ export function pointNode(exp: ExperimentSummary, s: SweepSummary, p: SweepPoint
   return {
     kind: 'sweepPoint',
     id: `point:${s.dir}:${p.index}`,
-    label: p.runId,
+    label: pointName(p.index),
     description: [...pointFacts(p, p.state, nowMs), p.error ?? ''].filter(Boolean).join(' · '),
     tooltip: [...pointTooltip(name, p, nowMs), `Run folder (not created yet): ${mdEscape(pointRunDir(s.dir, p))}`].join('\n\n'),
     icon: POINT_ICONS[p.state],
