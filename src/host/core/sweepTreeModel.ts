@@ -10,14 +10,14 @@ import { formatDuration } from '../../common/format';
 import type { PointState, SweepPoint } from '../../common/sweepFormat';
 import type { ExperimentSummary, RunSummary } from './runModel';
 import { canCancel, pointElapsedSeconds, pointName, pointRunDir, pointsPhrase, sweepGroups, type SweepGroup, type SweepSummary } from './sweepModel';
-import { mdEscape, runDescription, runNode, runTooltip, tagsPrefix, type NodeIcon, type TreeNodeModel } from './treeModel';
+import { mdEscape, RUN_ICONS, runDescription, runNode, runTooltip, tagsPrefix, type NodeIcon, type TreeNodeModel } from './treeModel';
 
 const SWEEP_ICONS: Record<SweepSummary['state'], NodeIcon> = {
-  running: { id: 'sync~spin', color: 'charts.blue' },
-  completed: { id: 'pass', color: 'testing.iconPassed' },
-  failed: { id: 'error', color: 'testing.iconFailed' },
+  running: RUN_ICONS.running,
+  completed: RUN_ICONS.completed,
+  failed: RUN_ICONS.failed,
   cancelled: { id: 'circle-slash', color: 'charts.yellow' },
-  stopped: { id: 'debug-stop', color: 'charts.yellow' },
+  stopped: RUN_ICONS.stopped,
   unreadable: { id: 'warning', color: 'problemsWarningIcon.foreground' },
 };
 

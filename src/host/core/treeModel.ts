@@ -51,7 +51,8 @@ export interface TreeNodeModel {
   command?: { id: string; title: string };
 }
 
-const RUN_ICONS: Record<string, NodeIcon> = {
+/** Icons of run states (the sweep rows use the same for the same states). */
+export const RUN_ICONS: Record<string, NodeIcon> = {
   running: { id: 'sync~spin', color: 'charts.blue' },
   completed: { id: 'pass', color: 'testing.iconPassed' },
   failed: { id: 'error', color: 'testing.iconFailed' },

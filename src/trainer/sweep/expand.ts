@@ -6,23 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { mulberry32 } from '../../common/random';
+import type { SweepPoint } from '../../common/sweepFormat';
 import { fullPlan, selectStages } from '../../common/stagePlan';
 import { formatIssue, parsePath, type ConfigIssue, type RandomDim, type SweepSpec } from '../config';
 import { cloneJson, deepMerge, isPlainObject, setOwn } from '../config/merge';
 import { validateExperiment, type SemanticOptions } from '../config/semantic';
 
-/** A point before it has a sweep id (sweepFormat.ts SweepPoint without runId and run state). */
-export interface PlannedPoint {
-  index: number;
-  key: string;
-  group: string;
-  variant: string;
-  values: Record<string, unknown>;
-  seed: number;
-  stages?: string;
-  from?: number;
-  diff: Record<string, unknown>;
-}
+/** A point before it has a sweep id, a run folder and a state (sweepFormat.ts SweepPoint). */
+export type PlannedPoint = Pick<SweepPoint, 'index' | 'key' | 'group' | 'variant' | 'values' | 'seed' | 'stages' | 'from' | 'diff'>;
 
 /** More points than this is a mistake in the definition, not a sweep (each point is a run). */
 export const MAX_POINTS = 10000;
