@@ -1,13 +1,11 @@
 // Tests of src/host/core/sweepModel.ts on hand-made sweep folders (test/helpers/sweepFixture.ts):
 // effective state of a dead follower, groups, count phrases, elapsed times, run folders and log files.
+import { pointRunDir, readSweep } from '../src/common/sweepFormat';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readSweep } from '../src/common/sweepFormat';
-import {
-  canCancel, countsPhrase, countsSentence, hasSweepSection, pointElapsedSeconds, pointLogFile, pointRunDir, pointsPhrase, summarizeSweep, sweepGroups, sweepRunDirs, sweepsOf,
-} from '../src/host/core/sweepModel';
+import { canCancel, countsPhrase, countsSentence, hasSweepSection, pointElapsedSeconds, pointLogFile, pointsPhrase, summarizeSweep, sweepGroups, sweepRunDirs, sweepsOf } from '../src/host/core/sweepModel';
 import { SWEEP_ID, manifest, point, standardSweep, tempExperiment, writeManifest } from './helpers/sweepFixture';
 
 test('sweepsOf: the manifest of each sweep folder, newest first; an unreadable one says why', (t) => {

@@ -99,6 +99,11 @@ export function pointRunId(sweepId: string, index: number): string {
   return `${sweepId}-p${String(index).padStart(3, '0')}`;
 }
 
+/** A point's run folder: `<experiment dir>/runs/<run id>`, the sibling of `<experiment dir>/sweeps/<sweep id>` (the layout above). */
+export function pointRunDir(sweepDir: string, p: Pick<SweepPoint, 'runId'>): string {
+  return path.join(path.dirname(path.dirname(sweepDir)), 'runs', p.runId);
+}
+
 export type SweepRead = { ok: true; manifest: SweepManifest; dir: string } | { ok: false; dir: string; error: string };
 
 /** Reads `<dir>/sweep.json`; a missing or damaged file comes back as an error, never a throw. */

@@ -6,11 +6,11 @@
  * whether an experiment file has a `sweep` section. No vscode; unit-tested in
  * test/host-sweepModel.test.ts. May import src/common, node built-ins and jsonc-parser.
  */
+import { pointRunDir, listSweeps, pointCounts, type PointState, type SweepManifest, type SweepPoint, type SweepRead } from '../../common/sweepFormat';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser/lib/esm/main.js';
 import { isProcessAlive } from '../../common/runReader';
-import { listSweeps, pointCounts, type PointState, type SweepManifest, type SweepPoint, type SweepRead } from '../../common/sweepFormat';
 
 export type SweepState = SweepManifest['state'];
 
@@ -98,11 +98,6 @@ export function pointElapsedSeconds(p: Pick<SweepPoint, 'startedAt' | 'endedAt'>
   if (!Number.isFinite(start)) return undefined;
   const end = p.endedAt ? Date.parse(p.endedAt) : nowMs;
   return Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : undefined;
-}
-
-/** The run folder of a point: `<experiment dir>/runs/<run id>`, the experiment dir being two levels above the sweep folder. */
-export function pointRunDir(sweepDir: string, p: Pick<SweepPoint, 'runId'>): string {
-  return path.join(path.dirname(path.dirname(sweepDir)), 'runs', p.runId);
 }
 
 /** The run folders of a sweep's points that `exists` says are there, in point order. */

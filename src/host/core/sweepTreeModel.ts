@@ -6,10 +6,11 @@
  * without a run folder yet. Pure (no vscode), unit-tested in test/host-sweepTree.test.ts.
  * Imports src/common and src/host/core only.
  */
+import { pointRunDir } from '../../common/sweepFormat';
 import { formatDuration } from '../../common/format';
 import type { PointState, SweepPoint } from '../../common/sweepFormat';
 import type { ExperimentSummary, RunSummary } from './runModel';
-import { canCancel, pointElapsedSeconds, pointName, pointRunDir, pointsPhrase, sweepGroups, type SweepGroup, type SweepSummary } from './sweepModel';
+import { canCancel, pointElapsedSeconds, pointName, pointsPhrase, sweepGroups, type SweepGroup, type SweepSummary } from './sweepModel';
 import { mdEscape, RUN_ICONS, runDescription, runNode, runTooltip, tagsPrefix, type NodeIcon, type TreeNodeModel } from './treeModel';
 
 const SWEEP_ICONS: Record<SweepSummary['state'], NodeIcon> = {

@@ -3,8 +3,8 @@
  * point's state (saved to sweep.json and emitted), which points still have to run on a resume,
  * and the sweep's final state.
  */
-import { FINISHED_POINT_STATES, pointCounts, type PointState, type SweepManifest, type SweepPoint } from '../../common/sweepFormat';
-import { pointRunDir, runFolderState, saveSweep } from './manifest';
+import { pointRunDir, FINISHED_POINT_STATES, pointCounts, type PointState, type SweepManifest, type SweepPoint } from '../../common/sweepFormat';
+import { runFolderState, saveSweep } from './manifest';
 
 /** One line of `llava-kd sweep --json` from the follower (the extension reads them: one definition, in src/common). */
 export type { SweepFollowEvent as SweepEvent } from '../../common/sweepEvents';
@@ -33,7 +33,7 @@ export function setPoint(f: Follower, p: SweepPoint, state: PointState, more: Pa
   if (FINISHED_POINT_STATES.includes(state)) p.endedAt = new Date().toISOString();
   if (state === 'completed') delete p.error;
   f.dirty = true;
-  if (changed) f.emit({ event: 'sweep-point', index: p.index, key: p.key, state, runDir: pointRunDir(f.manifest, p), ...(p.jobId ? { jobId: p.jobId } : {}), ...(p.error ? { error: p.error } : {}) });
+  if (changed) f.emit({ event: 'sweep-point', index: p.index, key: p.key, state, runDir: pointRunDir(f.dir, p), ...(p.jobId ? { jobId: p.jobId } : {}), ...(p.error ? { error: p.error } : {}) });
 }
 
 /**
@@ -43,7 +43,7 @@ export function setPoint(f: Follower, p: SweepPoint, state: PointState, more: Pa
 export function pointsToRun(f: Follower): SweepPoint[] {
   const todo: SweepPoint[] = [];
   for (const p of f.manifest.points) {
-    if (runFolderState(pointRunDir(f.manifest, p)).state === 'completed') {
+    if (runFolderState(pointRunDir(f.dir, p)).state === 'completed') {
       if (p.state !== 'completed') setPoint(f, p, 'completed');
     } else todo.push(p);
   }

@@ -5,11 +5,11 @@
  * sends SIGTERM to the children, which checkpoint and exit: their points end `cancelled`, as do
  * the points never started.
  */
+import { pointRunDir, type SweepPoint } from '../../common/sweepFormat';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SweepPoint } from '../../common/sweepFormat';
-import { endedPointState, pointRunDir } from './manifest';
+import { endedPointState } from './manifest';
 import { flush, setPoint, sleep, type Follower } from './follow';
 
 export interface LocalOptions {
@@ -44,7 +44,7 @@ export async function runLocal(f: Follower, todo: SweepPoint[], o: LocalOptions)
     exits.push(new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         running.delete(p.index);
-        const r = endedPointState(pointRunDir(f.manifest, p));
+        const r = endedPointState(pointRunDir(f.dir, p));
         const state = r.state === 'completed' ? 'completed' : code === 130 || signal || f.stop.requested ? 'cancelled' : 'failed';
         const why = r.error ?? (code === 2 ? `bad input (exit 2): see ${stderr}` : `exit ${code ?? signal}: see ${stderr}`);
         setPoint(f, p, state, state === 'failed' ? { error: why } : {});

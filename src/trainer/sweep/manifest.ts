@@ -57,11 +57,6 @@ export function loadSweep(dir: string): SweepManifest {
   return r.manifest;
 }
 
-/** A point's run folder. */
-export function pointRunDir(m: Pick<SweepManifest, 'experimentFile'>, p: Pick<SweepPoint, 'runId'>): string {
-  return path.join(path.dirname(m.experimentFile), 'runs', p.runId);
-}
-
 /**
  * What a point's run folder says: absent (never started), or its state (a `running` run whose
  * pid is dead on this host reads `failed`, as everywhere), with its error.

@@ -5,13 +5,14 @@
  * checkpoint (exact resume); a fresh one starts its run from the point's diff, `--stages` and the
  * run folder of the point it starts from. Exit codes as `run`: 0, 130 stopped, 1 failed, 2 bad input.
  */
+import { pointRunDir } from '../../common/sweepFormat';
 import * as path from 'node:path';
 import { hostname } from 'node:os';
 import { readStatus } from '../../common/runReader';
 import type { RunJob } from '../../common/runFormat';
 import { InputError, resumeCommand, runCommand } from '../cli/runCommand';
 import type { BackendName } from '../config/types';
-import { loadSweep, pointRunDir, runFolderState } from './manifest';
+import { loadSweep, runFolderState } from './manifest';
 
 /** The scheduler job of this process: the Slurm array task from its environment, else the local engine. */
 export function currentJob(sweep: string, point: number, attempt: number, env: NodeJS.ProcessEnv = process.env): RunJob {
@@ -32,7 +33,7 @@ export async function sweepPointCommand(sweepDir: string, indexText: string, jso
   const index = Number(indexText);
   const p = Number.isInteger(index) ? m.points[index] : undefined;
   if (!p) throw new InputError(`${path.join(sweepDir, 'sweep.json')}: no point ${indexText} (the sweep has points 0 to ${m.points.length - 1})`);
-  const runDir = pointRunDir(m, p);
+  const runDir = pointRunDir(path.resolve(sweepDir), p);
   const st = runFolderState(runDir);
   const say = (msg: string) => process.stderr.write(`sweep-point ${index}: ${msg}\n`);
   if (st.state === 'completed') {
@@ -49,7 +50,7 @@ export async function sweepPointCommand(sweepDir: string, indexText: string, jso
   let from: string[] | undefined;
   if (p.from !== undefined) {
     const src = m.points[p.from];
-    const srcDir = src ? pointRunDir(m, src) : '';
+    const srcDir = src ? pointRunDir(path.resolve(sweepDir), src) : '';
     if (!src || runFolderState(srcDir).state !== 'completed') throw new InputError(`point ${index} (${p.key}) starts from point ${p.from} (${src?.key ?? '?'}), whose run ${srcDir || '?'} has not completed`);
     from = [srcDir];
   }

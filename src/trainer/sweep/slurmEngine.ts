@@ -6,11 +6,11 @@
  * is configured) until every point ended. A stop scancels the sweep's jobs. Points still queued
  * or running from an earlier follower are followed, not submitted again.
  */
+import { pointRunDir, type SweepPoint } from '../../common/sweepFormat';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SweepPoint } from '../../common/sweepFormat';
 import type { SlurmSpec } from '../config';
-import { endedPointState, pointRunDir, runFolderState, saveSweep } from './manifest';
+import { endedPointState, runFolderState, saveSweep } from './manifest';
 import { flush, setPoint, sleep, type Follower } from './follow';
 import { batchScript, execSlurm, parseSacct, parseSbatch, parseScontrolJobs, parseSqueue, pointStateOf, SQUEUE_FORMAT, type QueueRow, type ScontrolJob, type SlurmExec } from './slurm';
 
@@ -157,7 +157,7 @@ async function followQueue(f: Follower, o: SlurmOptions): Promise<void> {
         continue;
       }
       const e: ScontrolJob | undefined = ended.get(p.jobId!) ?? (q ? { jobId: q.jobId, state: q.state } : undefined);
-      const folder = endedPointState(pointRunDir(f.manifest, p), 'timeout');
+      const folder = endedPointState(pointRunDir(f.dir, p), 'timeout');
       if (e) {
         const st = pointStateOf(e.state);
         if (st === 'pending' || st === 'running') continue; // still held, e.g. COMPLETING
@@ -167,7 +167,7 @@ async function followQueue(f: Follower, o: SlurmOptions): Promise<void> {
       } else {
         // Slurm keeps no record of the task (a pending array task cancelled with scancel vanishes
         // at once; ended ones after MinJobAge) and accounting is off: the run folder tells.
-        const r = runFolderState(pointRunDir(f.manifest, p));
+        const r = runFolderState(pointRunDir(f.dir, p));
         if (r.state === 'completed') setPoint(f, p, 'completed');
         else if (r.state === 'absent') setPoint(f, p, 'cancelled', { error: 'left the queue before it started, without a record: cancelled (scancel), or its start failed (see its stderr)' });
         else if (r.state === 'stopped') setPoint(f, p, f.stop.requested ? 'cancelled' : 'timeout', { error: 'stopped by a signal (scancel, the time limit or preemption); it resumes from its checkpoint when the sweep is resumed' });
