@@ -5,7 +5,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { hostname } from 'node:os';
 import { writeFileAtomic } from '../../common/atomic';
 import { readStatus, effectiveState } from '../../common/runReader';
 import { listSweeps, pointRunId, readSweep, SWEEP_FILE, SWEEPS_DIR, type PointState, type SweepEngine, type SweepManifest, type SweepPoint } from '../../common/sweepFormat';
@@ -65,8 +64,8 @@ export function runFolderState(runDir: string): { state: 'absent' | 'running' | 
   if (!fs.existsSync(path.join(runDir, 'status.json'))) return { state: 'absent' };
   const r = readStatus(runDir);
   if (!r.ok) return { state: 'failed', error: r.message };
-  const onThisHost = !r.status.job?.host || r.status.job.host === hostname();
-  const eff = onThisHost ? effectiveState(r.status) : { state: r.status.state, error: r.status.error };
+  // effectiveState takes a `running` run on another host (a Slurm node) at its word.
+  const eff = effectiveState(r.status);
   return { state: eff.state, error: eff.error, host: r.status.job?.host };
 }
 

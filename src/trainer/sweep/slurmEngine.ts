@@ -157,10 +157,10 @@ async function followQueue(f: Follower, o: SlurmOptions): Promise<void> {
         continue;
       }
       const e: ScontrolJob | undefined = ended.get(p.jobId!) ?? (q ? { jobId: q.jobId, state: q.state } : undefined);
-      const folder = endedPointState(pointRunDir(f.dir, p), 'timeout');
       if (e) {
         const st = pointStateOf(e.state);
         if (st === 'pending' || st === 'running') continue; // still held, e.g. COMPLETING
+        const folder = endedPointState(pointRunDir(f.dir, p), 'timeout');
         // The run folder is the truth of what the point achieved; Slurm says why it ended otherwise.
         if (folder.state === 'completed') setPoint(f, p, 'completed');
         else setPoint(f, p, st === 'completed' ? 'failed' : st, { error: folder.error ?? `Slurm ${e.state}${e.exitCode ? `, exit code ${e.exitCode}` : ''}${e.reason && e.reason !== 'None' ? `, ${e.reason}` : ''}` });
