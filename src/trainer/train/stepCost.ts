@@ -7,7 +7,8 @@
  * default sizes at commit 7911c76, by this estimate: the 0.37 GFLOP student step ran 0.65-0.99x
  * as fast on two threads as on one, the 1.48 GFLOP DFT step with its online teacher 1.19-1.29x,
  * the teacher's SFT step (3.4 GFLOP at bench:step's batch of 16) 1.05-1.17x; the latest run,
- * bench/results/step-default.txt, found no gain from a second thread at all on a noisier machine).
+ * bench/results/step-default.txt: the student's steps 0.75-0.78x, the online DFT step 1.12x, the
+ * teacher's SFT step 1.07x).
  */
 import type { ExperimentConfig, LmConfig, ModelConfig, VisionConfig } from '../config/types';
 import { stageConfig, type StagePlan } from '../../common/stagePlan';
