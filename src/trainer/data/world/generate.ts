@@ -2,11 +2,13 @@
  * The procedural image-text world: scenes per split, captions, instruction conversations,
  * val/test questions, PNG images and a word-level tokenizer, written in LLaVA format to a folder.
  * Deterministic: the same WorldConfig gives byte-identical files. `generateWorld` is idempotent
- * and atomic (written to a temp folder, then renamed into place).
+ * and atomic (written to a temp folder, then renamed into place); concurrent callers on one folder
+ * take turns through its lock file (`.<name>.lock` beside it), so only one writes it.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
+import { releaseLock, sleepMs, takeLock } from '../../io/lockFile';
 import type { WorldConfig } from '../../config/types';
 import type { LlavaRecord, LlavaTurn } from '../llava';
 import { Rng } from './prng';
@@ -270,6 +272,23 @@ export function generateWorld(cfg: WorldConfig, outDir: string, options: Generat
   const extraTexts = options.extraTexts ?? [];
   const existing = readWorldMeta(dir);
   if (metaMatches(existing, cfg, extraTexts, dir)) return existing;
+  // Concurrent runs of one experiment (a sweep's points) need the same world: one writes it, the
+  // others wait for its lock and then find it in place. Without the lock a second writer would
+  // swap the folder out from under the first one's reads.
+  mkdirSync(dirname(dir), { recursive: true });
+  const lock = join(dirname(dir), `.${basename(dir)}.lock`);
+  while (!takeLock(lock)) sleepMs(100);
+  try {
+    const now = readWorldMeta(dir);
+    if (metaMatches(now, cfg, extraTexts, dir)) return now;
+    return writeWorld(cfg, dir, extraTexts);
+  } finally {
+    releaseLock(lock);
+  }
+}
+
+/** Writes the world of `cfg` to `dir` (a temp folder renamed into place); the caller holds the folder's lock. */
+function writeWorld(cfg: WorldConfig, dir: string, extraTexts: string[]): WorldMeta {
   if (existsSync(dir) && !existsSync(join(dir, WORLD_FILES.meta)) && readdirSync(dir).length > 0) {
     throw new Error(`${dir}: folder exists and is not a generated world (no ${WORLD_FILES.meta}); refusing to overwrite it. Choose another data.worldDir or empty the folder.`);
   }
@@ -295,7 +314,6 @@ export function generateWorld(cfg: WorldConfig, outDir: string, options: Generat
     vocabulary: { shapes: SHAPES, colors: COLOR_NAMES, sizes: SIZES, positions: CELL_NAMES },
   };
 
-  mkdirSync(dirname(dir), { recursive: true });
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   try {
     mkdirSync(tmp);
